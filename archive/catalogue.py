@@ -1,0 +1,317 @@
+"""The deduplicated article catalogue: sources, crawl runs, captures and articles.
+
+One ``Catalogue`` per process, built from a SQLAlchemy URL (SQLite by default,
+PostgreSQL at scale). Opening it brings the schema to the newest Alembic revision.
+Writers are the crawl (captures, articles, run figures); readers are the query layer,
+replay and the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, event, func, or_, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive.dedup import (
+    MIN_NEAR_DUPLICATE_TOKENS,
+    band_probes,
+    content_hash,
+    is_near_duplicate,
+    simhash,
+    simhash_bands,
+    word_tokens,
+)
+from archive.extract import Extracted
+from archive.models import Article, ArticleUrl, ArticleVersion, Capture, CrawlRun, SourceRow
+from archive.urls import article_url_key, normalise_url, surt
+from archive.warc import CaptureInfo
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def utcnow() -> datetime:
+    """Naive UTC, as every time column stores it."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+@dataclass(frozen=True)
+class ArticleOutcome:
+    """What recording an extracted page did: new, updated, unchanged or duplicate."""
+
+    status: str
+    article_id: int
+    duplicate_of: int | None = None
+
+
+def create_catalogue_engine(url: str) -> Engine:
+    """An engine with SQLite tuned for one writer and concurrent readers (WAL)."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the crawl
+            cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; WARCs are the truth
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")  # a second process waits, not fails
+            cursor.close()
+
+    return engine
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Bring the database to the newest Alembic revision (idempotent)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+class Catalogue:
+    """Entry point to the catalogue for crawls, queries and tools."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = url
+        self.engine = create_catalogue_engine(url)
+        if migrate:
+            upgrade_schema(self.engine)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session committed on success and rolled back on error."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- sources and runs --------------------------------------------------------------
+    def source_id(self, name: str) -> int:
+        """The id of a source, created on first use."""
+        with self.session() as session:
+            found = session.scalar(select(SourceRow.id).where(SourceRow.name == name))
+            if found is not None:
+                return found
+        try:
+            with self.session() as session:
+                row = SourceRow(name=name, created=utcnow())
+                session.add(row)
+                session.flush()
+                return row.id
+        except IntegrityError:  # another worker created it first
+            return self.source_id(name)
+
+    def start_run(self, source: str) -> int:
+        """Record a crawl run as running, owned by this process."""
+        source_id = self.source_id(source)
+        with self.session() as session:
+            run = CrawlRun(source_id=source_id, status="running", started=utcnow(), pid=os.getpid(),
+                           error_kinds={}, warc_files=[])
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def update_run(self, run_id: int, **figures: object) -> None:
+        """Set figures (pages, bytes, errors, warc_files...) of a run."""
+        with self.session() as session:
+            session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(**figures))
+
+    def finish_run(self, run_id: int, status: str, **figures: object) -> None:
+        """Close a run with its final status: ok, failed or interrupted."""
+        self.update_run(run_id, status=status, finished=utcnow(), **figures)
+
+    def get_run(self, run_id: int) -> CrawlRun | None:
+        with self.session() as session:
+            return session.get(CrawlRun, run_id)
+
+    def mark_dead_runs(self, status: str = "interrupted") -> int:
+        """Runs left 'running' by a process that no longer exists are closed as ``status``."""
+        with self.session() as session:
+            runs = session.scalars(select(CrawlRun).where(CrawlRun.status == "running")).all()
+            dead = [run for run in runs if run.pid is None or not _pid_alive(run.pid)]
+            for run in dead:
+                run.status, run.finished = status, run.finished or utcnow()
+            return len(dead)
+
+    # --- captures ----------------------------------------------------------------------
+    def add_capture(self, run_id: int | None, info: CaptureInfo, *, etag: str | None = None,
+                    last_modified: str | None = None) -> int:
+        """Index one archived exchange (its response or revisit record)."""
+        with self.session() as session:
+            capture = Capture(
+                run_id=run_id, url=info.url, urlkey=surt(info.url), timestamp=_naive_utc(info.timestamp),
+                status=info.status, mime=info.mime, record_type=info.record_type,
+                warc_file=info.warc_file, warc_offset=info.offset, warc_length=info.length,
+                payload_digest=info.payload_digest, refers_to_url=info.refers_to_url,
+                refers_to_date=info.refers_to_date, etag=etag, last_modified=last_modified,
+            )
+            session.add(capture)
+            session.flush()
+            return capture.id
+
+    def revisit_target(self, payload_digest: str) -> tuple[str, str] | None:
+        """(url, WARC-Date) of the first response record with this payload, from any crawl."""
+        with self.session() as session:
+            row = session.execute(
+                select(Capture.url, Capture.timestamp)
+                .where(Capture.payload_digest == payload_digest, Capture.record_type == "response")
+                .order_by(Capture.id).limit(1)
+            ).first()
+        if row is None:
+            return None
+        return row.url, row.timestamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    # --- articles ----------------------------------------------------------------------
+    def known_article_urls(self, source: str) -> set[str]:
+        """Normalised URLs already catalogued for a source: an incremental crawl skips them."""
+        with self.session() as session:
+            rows = session.scalars(
+                select(ArticleUrl.url).join(Article, Article.id == ArticleUrl.article_id)
+                .join(SourceRow, SourceRow.id == Article.source_id).where(SourceRow.name == source)
+            )
+            return set(rows)
+
+    def recent_article_urls(self, source: str, since: datetime) -> set[str]:
+        """Normalised URLs of a source's articles first seen after ``since`` (the refresh window)."""
+        with self.session() as session:
+            rows = session.scalars(
+                select(ArticleUrl.url).join(Article, Article.id == ArticleUrl.article_id)
+                .join(SourceRow, SourceRow.id == Article.source_id)
+                .where(SourceRow.name == source, Article.first_seen >= since)
+            )
+            return set(rows)
+
+    def record_article(self, source: str, url: str, extracted: Extracted, *,
+                       capture_id: int | None = None, seen: datetime | None = None) -> ArticleOutcome:
+        """Catalogue an extracted page under its canonical identity, with the dedup rules."""
+        source_id = self.source_id(source)
+        seen = _naive_utc(seen) if seen else utcnow()
+        try:
+            with self.session() as session:
+                return self._record_article(session, source_id, url, extracted, capture_id, seen)
+        except IntegrityError:  # a concurrent worker inserted the same article: now it exists
+            with self.session() as session:
+                return self._record_article(session, source_id, url, extracted, capture_id, seen)
+
+    def _record_article(self, session: Session, source_id: int, url: str, extracted: Extracted,
+                        capture_id: int | None, seen: datetime) -> ArticleOutcome:
+        key = article_url_key(url, extracted.canonical_url)
+        page_url = normalise_url(url)
+        digest = content_hash(extracted.text)
+        article = session.scalar(select(Article).where(Article.canonical_url == key))
+        if article is None:
+            article_id = session.scalar(select(ArticleUrl.article_id).where(ArticleUrl.url == page_url))
+            article = session.get(Article, article_id) if article_id else None
+        if article is not None:
+            self._add_urls(session, article.id, {page_url, key})
+            article.last_seen = max(article.last_seen, seen)
+            if article.content_hash == digest:
+                return ArticleOutcome("unchanged", article.id, article.duplicate_of)
+            article.versions_count += 1
+            self._set_content(article, extracted, digest, capture_id)
+            session.add(ArticleVersion(article_id=article.id, version=article.versions_count,
+                                       title=extracted.title, text=extracted.text,
+                                       content_hash=digest, capture_id=capture_id, fetched=seen))
+            return ArticleOutcome("updated", article.id, article.duplicate_of)
+
+        original, kind = self._find_original(session, extracted.text, digest)
+        article = Article(source_id=source_id, canonical_url=key, url=url, first_seen=seen,
+                          last_seen=seen, versions_count=1,
+                          duplicate_of=original, duplicate_kind=kind)
+        self._set_content(article, extracted, digest, capture_id)
+        session.add(article)
+        session.flush()
+        session.add(ArticleVersion(article_id=article.id, version=1, title=extracted.title,
+                                   text=extracted.text, content_hash=digest, capture_id=capture_id,
+                                   fetched=seen))
+        self._add_urls(session, article.id, {page_url, key})
+        return ArticleOutcome("duplicate" if original else "new", article.id, original)
+
+    @staticmethod
+    def _set_content(article: Article, extracted: Extracted, digest: str, capture_id: int | None) -> None:
+        hashed = simhash(extracted.text) if extracted.text else None
+        bands = simhash_bands(hashed) if hashed is not None else (None,) * 4
+        article.title = extracted.title
+        article.authors = list(extracted.authors)
+        article.published = _parse_date(extracted.published)
+        article.language = extracted.language
+        article.sitename = extracted.sitename
+        article.description = extracted.description
+        article.text = extracted.text
+        article.content_hash = digest
+        article.simhash = hashed
+        article.sim_band0, article.sim_band1, article.sim_band2, article.sim_band3 = bands
+        article.capture_id = capture_id
+
+    @staticmethod
+    def _find_original(session: Session, text: str, digest: str) -> tuple[int | None, str | None]:
+        """The first article with the same text (exact) or a SimHash neighbour (near)."""
+        exact = session.scalar(
+            select(Article.id).where(Article.content_hash == digest, Article.duplicate_of.is_(None))
+            .order_by(Article.id).limit(1)
+        )
+        if exact is not None:
+            return exact, "exact"
+        if len(word_tokens(text)) < MIN_NEAR_DUPLICATE_TOKENS:
+            return None, None
+        hashed = simhash(text)
+        probes = band_probes(hashed)
+        candidates = session.execute(
+            select(Article.id, Article.simhash).where(
+                Article.duplicate_of.is_(None),
+                or_(Article.sim_band0.in_(probes[0]), Article.sim_band1.in_(probes[1]),
+                    Article.sim_band2.in_(probes[2]), Article.sim_band3.in_(probes[3])),
+            ).order_by(Article.id)
+        )
+        for article_id, other in candidates:
+            if other is not None and is_near_duplicate(hashed, other):
+                return article_id, "near"
+        return None, None
+
+    @staticmethod
+    def _add_urls(session: Session, article_id: int, urls: set[str]) -> None:
+        existing = set(session.scalars(select(ArticleUrl.url).where(ArticleUrl.url.in_(urls))))
+        session.add_all(ArticleUrl(url=u, article_id=article_id) for u in urls - existing)
+
+    def count_articles(self) -> int:
+        with self.session() as session:
+            return session.scalar(select(func.count(Article.id))) or 0
+
+
+def _parse_date(value: str | None) -> date | None:
+    """The date part of an ISO date or datetime string; None when unparseable."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,200 @@
+"""newsarchive's own settings and the sources file, in one typed, documented place.
+
+Scrapy's settings live in ``crawler/settings.py``; everything newsarchive itself decides
+(where data goes, which database, WARC sizes, politeness defaults) is here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from apscheduler.triggers.cron import CronTrigger
+
+
+class ConfigError(ValueError):
+    """A sources file or setting that cannot be used; the message names the file and field."""
+
+
+# --- Defaults ---------------------------------------------------------------------------
+DEFAULT_DATA_DIR = "./data"  # relative to where newsarchive is run, like git's work tree
+DEFAULT_SOURCES_FILE = "./sources.toml"
+WARC_MAX_SIZE = 1_000_000_000  # DESIGN.md: roll WARC files at 1 GB (compressed bytes)
+USER_AGENT = "newsarchive/0.1 (+https://github.com/newsarchive/newsarchive; web archiving crawler)"
+DEFAULT_MAX_PAGES = 500  # per source and run: a news site's fresh pages fit easily
+DEFAULT_CONCURRENCY = 4  # requests per host at once; gentle for small newsroom servers
+DEFAULT_DELAY = 1.0  # seconds between requests to a host; AutoThrottle adapts above it
+DOWNLOAD_MAXSIZE = 50 * 1024 * 1024  # a news page, image or feed above 50 MB is not news
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where newsarchive keeps its data; built from CLI options, environment, then defaults."""
+
+    data_dir: Path = Path(DEFAULT_DATA_DIR)
+    db_url: str | None = None  # None: SQLite file in data_dir
+    sources_file: Path = Path(DEFAULT_SOURCES_FILE)
+    warc_max_size: int = WARC_MAX_SIZE
+    redis_url: str | None = None  # set: crawl workers share a scrapy-redis frontier
+
+    @property
+    def warc_dir(self) -> Path:
+        return self.data_dir / "warcs"
+
+    @property
+    def database_url(self) -> str:
+        return self.db_url or f"sqlite:///{(self.data_dir / 'catalogue.sqlite').resolve()}"
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Settings:
+        """Settings from explicit values (None = unset), then NEWSARCHIVE_* variables, then defaults."""
+        env = os.environ
+        values = {
+            "data_dir": Path(overrides.get("data_dir") or env.get("NEWSARCHIVE_DATA_DIR") or DEFAULT_DATA_DIR),
+            "db_url": overrides.get("db_url") or env.get("NEWSARCHIVE_DB") or None,
+            "sources_file": Path(
+                overrides.get("sources_file") or env.get("NEWSARCHIVE_SOURCES") or DEFAULT_SOURCES_FILE
+            ),
+            "redis_url": overrides.get("redis_url") or env.get("NEWSARCHIVE_REDIS") or None,
+        }
+        if overrides.get("warc_max_size"):
+            values["warc_max_size"] = int(overrides["warc_max_size"])
+        return cls(**values)
+
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One news site to crawl, as written in ``sources.toml``."""
+
+    name: str
+    start_urls: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    language: str | None = None
+    schedule: str | None = None
+    max_pages: int = DEFAULT_MAX_PAGES
+    concurrency: int = DEFAULT_CONCURRENCY
+    delay: float = DEFAULT_DELAY
+    refresh_hours: float = 0.0  # re-check articles younger than this (news gets corrected)
+    requisite_hosts: tuple[str, ...] = ()  # CDN hosts whose images/CSS the pages embed
+
+    @property
+    def domains(self) -> list[str]:
+        """Hosts the crawl may follow links within: those of all configured URLs."""
+        from urllib.parse import urlsplit
+
+        hosts = {urlsplit(u).hostname for u in (*self.start_urls, *self.feeds, *self.sitemaps)}
+        return sorted(h for h in hosts if h)
+
+
+_LIST_FIELDS = ("start_urls", "feeds", "sitemaps", "allow", "deny", "requisite_hosts")
+_KNOWN_FIELDS = {
+    *_LIST_FIELDS, "name", "language", "schedule", "max_pages", "concurrency", "delay", "refresh_hours",
+}
+
+
+def _source_from_table(table: dict[str, Any], where: str) -> Source:
+    """Validate one ``[[source]]`` table; ``where`` names it in errors."""
+
+    def fail(field_name: str, problem: str) -> ConfigError:
+        return ConfigError(f"{where}: field '{field_name}': {problem}")
+
+    unknown = set(table) - _KNOWN_FIELDS
+    if unknown:
+        raise fail(sorted(unknown)[0], f"unknown field (known: {', '.join(sorted(_KNOWN_FIELDS))})")
+    name = table.get("name")
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise fail("name", f"{name!r} must be a string of lowercase letters, digits and '-'")
+    values: dict[str, Any] = {"name": name}
+    for key in _LIST_FIELDS:
+        items = table.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise fail(key, "must be a list of strings")
+        if key in ("start_urls", "feeds", "sitemaps"):
+            for url in items:
+                if not re.match(r"^https?://[^/\s]+", url):
+                    raise fail(key, f"{url!r} is not an absolute http(s) URL")
+        if key in ("allow", "deny"):
+            for pattern in items:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise fail(key, f"bad regular expression {pattern!r}: {exc}") from None
+        values[key] = tuple(items)
+    if not (values["start_urls"] or values["feeds"] or values["sitemaps"]):
+        raise fail("start_urls", "a source needs at least one of start_urls, feeds or sitemaps")
+    for key, kind, minimum in (("max_pages", int, 1), ("concurrency", int, 1), ("delay", float, 0),
+                               ("refresh_hours", float, 0)):
+        if key in table:
+            value = table[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                kind is int and not isinstance(value, int)
+            ):
+                raise fail(key, f"must be a {'whole number' if kind is int else 'number'}, got {value!r}")
+            if value < minimum:
+                raise fail(key, f"must be at least {minimum}, got {value!r}")
+            values[key] = kind(value)
+    for key in ("language", "schedule"):
+        if key in table and not isinstance(table[key], str):
+            raise fail(key, "must be a string")
+        values[key] = table.get(key)
+    if values["schedule"]:
+        try:
+            CronTrigger.from_crontab(values["schedule"])
+        except ValueError as exc:
+            raise fail("schedule", f"bad cron expression {values['schedule']!r}: {exc}") from None
+    return Source(**values)
+
+
+def parse_sources(text: str, path: str = "<sources>") -> list[Source]:
+    """Parse the sources TOML text; errors name ``path``, the source and the field."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    tables = data.get("source", [])
+    if not isinstance(tables, list):
+        raise ConfigError(f"{path}: 'source' must be an array of tables ([[source]])")
+    sources: list[Source] = []
+    for index, table in enumerate(tables, start=1):
+        label = table.get("name") if isinstance(table.get("name"), str) else f"#{index}"
+        sources.append(_source_from_table(table, f"{path}: source '{label}'"))
+    names = [s.name for s in sources]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(f"{path}: source '{name}': field 'name': defined more than once")
+    return sources
+
+
+def load_sources(path: Path | str) -> list[Source]:
+    """Read and validate a sources file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: sources file not found (give --sources FILE or set NEWSARCHIVE_SOURCES)"
+        ) from None
+    return parse_sources(text, str(path))
+
+
+def select_sources(sources: list[Source], names: list[str] | tuple[str, ...]) -> list[Source]:
+    """The named sources (all when none named); an unknown name is an error listing the known ones."""
+    if not names:
+        return sources
+    by_name = {s.name: s for s in sources}
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise ConfigError(
+            f"unknown source {missing[0]!r}; known sources: {', '.join(by_name) or '(none)'}"
+        )
+    return [by_name[n] for n in names]

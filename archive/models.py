@@ -1,0 +1,148 @@
+"""The catalogue's tables (SQLAlchemy 2 declarative models).
+
+Schema changes go through Alembic (``archive/migrations``); these classes are the
+source the migrations are written from. Times are stored as naive UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SourceRow(Base):
+    """A configured source, kept so runs and articles survive edits of sources.toml."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created: Mapped[datetime] = mapped_column(DateTime)
+
+
+class CrawlRun(Base):
+    """One crawl of one source, with the figures `newsarchive runs` shows."""
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running ok failed interrupted
+    started: Mapped[datetime] = mapped_column(DateTime, index=True)
+    finished: Mapped[datetime | None] = mapped_column(DateTime)
+    pid: Mapped[int | None] = mapped_column(Integer)  # lets a later run tell a dead "running" run
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    articles_new: Mapped[int] = mapped_column(Integer, default=0)
+    articles_updated: Mapped[int] = mapped_column(Integer, default=0)
+    articles_duplicate: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    error_kinds: Mapped[dict] = mapped_column(JSON, default=dict)
+    warc_files: Mapped[list] = mapped_column(JSON, default=list)
+    message: Mapped[str | None] = mapped_column(Text)
+
+    source: Mapped[SourceRow] = relationship()
+
+
+class Capture(Base):
+    """One archived HTTP exchange: where its response (or revisit) record lies in which WARC."""
+
+    __tablename__ = "captures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    urlkey: Mapped[str] = mapped_column(Text)  # SURT, as pywb's CDX index sorts by it
+    timestamp: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[int] = mapped_column(Integer)
+    mime: Mapped[str | None] = mapped_column(String(200))
+    record_type: Mapped[str] = mapped_column(String(10))  # response | revisit
+    warc_file: Mapped[str] = mapped_column(String(255))
+    warc_offset: Mapped[int] = mapped_column(BigInteger)
+    warc_length: Mapped[int] = mapped_column(BigInteger)
+    payload_digest: Mapped[str] = mapped_column(String(64), index=True)
+    refers_to_url: Mapped[str | None] = mapped_column(Text)
+    refers_to_date: Mapped[str | None] = mapped_column(String(40))
+    etag: Mapped[str | None] = mapped_column(String(255))
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_captures_urlkey_timestamp", "urlkey", "timestamp"),)
+
+
+class Article(Base):
+    """One article, identified by its canonical URL; its latest version's text and metadata."""
+
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    canonical_url: Mapped[str] = mapped_column(Text, unique=True)
+    url: Mapped[str] = mapped_column(Text)  # the URL it was first fetched at
+    title: Mapped[str | None] = mapped_column(Text)
+    authors: Mapped[list] = mapped_column(JSON, default=list)
+    published: Mapped[date | None] = mapped_column(Date, index=True)
+    language: Mapped[str | None] = mapped_column(String(16), index=True)
+    sitename: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(40), index=True)
+    simhash: Mapped[int | None] = mapped_column(BigInteger)
+    # The four 16-bit bands of simhash: a near-duplicate is within a few bits of one of
+    # them (pigeonhole), so indexed IN lookups (dedup.band_probes) find candidates
+    # without scanning every article.
+    sim_band0: Mapped[int | None] = mapped_column(Integer, index=True)
+    sim_band1: Mapped[int | None] = mapped_column(Integer, index=True)
+    sim_band2: Mapped[int | None] = mapped_column(Integer, index=True)
+    sim_band3: Mapped[int | None] = mapped_column(Integer, index=True)
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id"), index=True)
+    duplicate_kind: Mapped[str | None] = mapped_column(String(10))  # exact | near
+    first_seen: Mapped[datetime] = mapped_column(DateTime, index=True)
+    last_seen: Mapped[datetime] = mapped_column(DateTime)
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))  # latest version's capture
+    versions_count: Mapped[int] = mapped_column(Integer, default=1)
+
+    source: Mapped[SourceRow] = relationship()
+    capture: Mapped[Capture | None] = relationship()
+
+
+class ArticleVersion(Base):
+    """Every distinct body an article has had; the newest is also on the article row."""
+
+    __tablename__ = "article_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(40))
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+    fetched: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (UniqueConstraint("article_id", "version"),)
+
+
+class ArticleUrl(Base):
+    """Every URL an article was fetched at (tracking and AMP variants, redirects)."""
+
+    __tablename__ = "article_urls"
+
+    url: Mapped[str] = mapped_column(Text, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)

@@ -1,0 +1,522 @@
+"""Rotating WARC writer and record reader: how newsarchive keeps what it fetched.
+
+Every HTTP exchange of a crawl is written here as WARC/1.1 records, one gzip member per
+record so that any record can be read back with one seek from its offset. Replay and
+``newsarchive verify`` read records with :func:`read_capture`; ``newsarchive index``
+rebuilds the capture index from the files alone with :func:`iter_captures`.
+
+warcio serialises, digests and parses; this module decides what goes into the records
+(DESIGN.md, "WARC rules") and looks after the files:
+
+- Files are named ``<prefix>-<YYYYMMDDHHMMSS>-<serial:05d>.warc.gz`` (UTC time the file was
+  opened), written as ``<name>.open`` and renamed once finished (fsynced) on
+  :meth:`WarcWriter.close` or when the file reaches ``max_size`` bytes.
+- Crash detection: a finished name always means a whole, durable file. A file still named
+  ``*.warc.gz.open`` that no running writer holds was left by a crash (or a kill): every
+  record in it up to the last finished exchange is whole, because warcio flushes each
+  record to the OS as it ends; only the exchange being written may be cut short. Nothing
+  renames such a file automatically: index or salvage it deliberately.
+- A write that fails midway (disk full, file size limit, an interrupt) cuts the file back
+  to its last whole exchange and finishes it; the next exchange starts a new file.
+
+This module knows nothing of Scrapy: the crawler adapts its requests and responses to
+:meth:`WarcWriter.write_exchange`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import socket
+from base64 import b32encode
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from io import BytesIO
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import urlsplit
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import DecompressingBufferedReader
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.recordloader import ArcWarcRecordLoader
+from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
+from warcio.timeutils import datetime_to_iso_date, iso_date_to_datetime
+from warcio.utils import Digester
+from warcio.warcwriter import WARCWriter
+
+WARC_VERSION = "WARC/1.1"
+WARC_FORMAT = "WARC File Format 1.1"
+WARC_SPEC = "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
+WARC_SUFFIX = ".warc.gz"
+OPEN_SUFFIX = ".open"  # appended while a file is written; see the module docstring
+ORIG_TRANSFER_ENCODING = "X-Archive-Orig-Transfer-Encoding"
+
+# HTTP/2 and HTTP/3 carry HTTP/1.1 semantics, but WARC readers (warcio, pywb) parse only
+# HTTP/1.x status lines. Such exchanges are stored in HTTP/1.1 form and WARC-Protocol
+# (IIPC warc-specifications proposal #42, as Heritrix's FetchHTTP2 does) names the wire.
+_HTTP_VERSIONS: dict[str, tuple[str, str | None]] = {
+    "HTTP/1.0": ("HTTP/1.0", None),
+    "HTTP/1.1": ("HTTP/1.1", None),
+    "HTTP/2": ("HTTP/1.1", "h2"),
+    "HTTP/2.0": ("HTTP/1.1", "h2"),
+    "H2": ("HTTP/1.1", "h2"),
+    "HTTP/3": ("HTTP/1.1", "h3"),
+    "H3": ("HTTP/1.1", "h3"),
+}
+
+
+class WarcFormatError(ValueError):
+    """No readable WARC record where one was expected; the message names file and offset."""
+
+
+@dataclass(frozen=True)
+class CaptureInfo:
+    """Where one response or revisit landed: a row of the capture index."""
+
+    url: str
+    timestamp: datetime  # the WARC-Date of the response/revisit record (UTC, tz-aware)
+    status: int
+    mime: str | None  # Content-Type media type without parameters, lowercased
+    record_type: str  # "response" or "revisit"
+    warc_file: str  # basename of the finished file (never ends in ".open")
+    offset: int  # byte offset of the response/revisit record in the file
+    length: int  # compressed length of that record
+    payload_digest: str  # "sha1:BASE32"
+    refers_to_url: str | None  # revisits: the URL of the original capture
+    refers_to_date: str | None  # revisits: the WARC-Date string of the original capture
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """One record read back by offset: what replay serves and what verify checks."""
+
+    record_type: str  # WARC-Type: "response", "revisit", "request", "warcinfo", ...
+    warc_headers: tuple[tuple[str, str], ...]
+    status: int | None  # HTTP status of a response or revisit; None for other records
+    reason: str | None
+    http_headers: tuple[tuple[str, str], ...]  # as stored, Transfer-Encoding renamed
+    payload: bytes  # still content-encoded; empty for a revisit (its payload is the original's)
+    digest_problems: tuple[str, ...]  # empty when the record is whole and its digests match
+
+    def warc_header(self, name: str) -> str | None:
+        """The first WARC header of that name (case-insensitive), or None."""
+        return _first(self.warc_headers, name)
+
+    def http_header(self, name: str) -> str | None:
+        """The first HTTP header of that name (case-insensitive), or None."""
+        return _first(self.http_headers, name)
+
+
+class WarcWriter:
+    """Writes HTTP exchanges into rotating, gzip-per-record WARC/1.1 files in one directory.
+
+    Not thread-safe, by design: it is called from one thread (Scrapy's Twisted reactor),
+    which keeps records in order without locks. Files are opened lazily, so a writer that
+    archived nothing leaves no file.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        prefix: str,
+        max_size: int = 1_000_000_000,
+        software: str = "newsarchive",
+        operator: str | None = None,
+        revisit_lookup: Callable[[str], tuple[str, str] | None] | None = None,
+    ) -> None:
+        if max_size <= 0:
+            raise ValueError(f"max_size must be a positive number of bytes, got {max_size}")
+        if not prefix or "/" in prefix or os.sep in prefix:
+            raise ValueError(f"WARC prefix {prefix!r} must be a non-empty file name part without '/'")
+        self._directory = Path(directory)
+        self._prefix = prefix
+        self._max_size = max_size
+        self._software = software
+        self._operator = operator
+        self._revisit_lookup = revisit_lookup
+        self._hostname = socket.gethostname()
+        self._serial = 0
+        self._files: list[str] = []
+        # Payloads written as responses by this writer: digest -> (URL, WARC-Date).
+        self._originals: dict[str, tuple[str, str]] = {}
+        self._out: BinaryIO | None = None
+        self._writer: WARCWriter | None = None
+        self._name = ""  # finished name of the file being written
+        self._warcinfo_id = ""
+
+    def __enter__(self) -> WarcWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def files(self) -> list[str]:
+        """Basenames (finished names) of every file this writer started, oldest first."""
+        return list(self._files)
+
+    def write_exchange(
+        self,
+        *,
+        url: str,
+        method: str,
+        request_headers: list[tuple[str, str]],
+        request_body: bytes,
+        protocol: str,
+        status: int,
+        reason: str,
+        response_headers: list[tuple[str, str]],
+        payload: bytes,
+        ip: str | None = None,
+        date: datetime | None = None,
+    ) -> CaptureInfo:
+        """Archive one exchange as a response (or revisit) record and its request record.
+
+        ``payload`` is the body as the server sent it, still content-encoded but de-chunked;
+        ``protocol`` is "HTTP/1.0", "HTTP/1.1", "h2" or "h3" (the last two are stored in
+        HTTP/1.1 form, with a WARC-Protocol header naming what was on the wire);
+        ``reason`` may be empty, then the standard phrase for ``status`` is stored, because
+        replay servers need one and HTTP clients such as Scrapy's do not keep the server's.
+        A 200 response whose payload was archived before becomes a revisit record.
+        """
+        scheme = urlsplit(url).scheme.lower()
+        if scheme not in ("http", "https") or any(c.isspace() for c in url):
+            raise ValueError(
+                f"cannot archive {url!r}: only http(s) URLs without whitespace make response "
+                "records; skip other schemes (data:, file:, ftp:) before write_exchange"
+            )
+        when = _as_utc(date)
+        warc_date = datetime_to_iso_date(when.replace(tzinfo=None), use_micros=True)
+        status_version, wire_protocol = _http_version(protocol)
+        digest = _digest(payload)
+        original = self._find_original(digest) if status == 200 and payload else None
+
+        if self._out is None or self._writer is None:
+            self._out, self._writer = self._open_file()
+        out, writer = self._out, self._writer
+
+        response_id = StatusAndHeadersParser.make_warc_id()
+        common = [("WARC-Target-URI", url), ("WARC-Date", warc_date), ("WARC-Warcinfo-ID", self._warcinfo_id)]
+        if ip:
+            common.append(("WARC-IP-Address", ip))
+        if wire_protocol:
+            common.append(("WARC-Protocol", wire_protocol))
+        http_head = StatusAndHeaders(
+            f"{status} {reason or _standard_reason(status)}",
+            _stored_response_headers(response_headers),
+            protocol=status_version,
+        )
+        # WARC-Type first: warcio replaces a header in place but appends one it lacks.
+        response_type = "revisit" if original else "response"
+        response_warc = dict([("WARC-Type", response_type), ("WARC-Record-ID", response_id), *common])
+        if original:
+            response = writer.create_revisit_record(
+                url, digest, original[0], original[1], http_headers=http_head, warc_headers_dict=response_warc
+            )
+        else:
+            response_warc["WARC-Payload-Digest"] = digest  # already computed: spare warcio a second pass
+            response = writer.create_warc_record(
+                url,
+                "response",
+                payload=BytesIO(payload),
+                length=len(payload),
+                http_headers=http_head,
+                warc_headers_dict=response_warc,
+            )
+        request = writer.create_warc_record(
+            url,
+            "request",
+            payload=BytesIO(request_body),
+            length=len(request_body),
+            http_headers=_request_head(method, url, status_version, request_headers),
+            warc_headers_dict=dict(
+                [
+                    ("WARC-Type", "request"),
+                    ("WARC-Record-ID", StatusAndHeadersParser.make_warc_id()),
+                    *common,
+                    ("WARC-Concurrent-To", response_id),
+                ]
+            ),
+        )
+
+        offset = out.tell()
+        try:
+            writer.write_record(response)
+            length = out.tell() - offset
+            writer.write_record(request)
+        except BaseException:
+            self._finish_at(offset)
+            raise
+
+        capture = CaptureInfo(
+            url=url,
+            timestamp=when,
+            status=status,
+            mime=_media_type(_first(response_headers, "Content-Type")),
+            record_type=response_type,
+            warc_file=self._name,
+            offset=offset,
+            length=length,
+            payload_digest=digest,
+            refers_to_url=original[0] if original else None,
+            refers_to_date=original[1] if original else None,
+        )
+        if status == 200 and payload:
+            self._originals.setdefault(digest, original or (url, warc_date))
+        if out.tell() >= self._max_size:
+            self.close()
+        return capture
+
+    def close(self) -> None:
+        """Finish the current file: fsync it, then rename ``*.warc.gz.open`` to ``*.warc.gz``.
+
+        Safe to call twice; a later write_exchange starts a new file.
+        """
+        if self._out is None:
+            return
+        out = self._out
+        self._out = self._writer = None
+        out.flush()
+        os.fsync(out.fileno())
+        out.close()
+        self._rename_finished()
+
+    def _find_original(self, digest: str) -> tuple[str, str] | None:
+        """(URL, WARC-Date) of an earlier capture of this payload: this writer's, or an earlier crawl's."""
+        if digest in self._originals:
+            return self._originals[digest]
+        return self._revisit_lookup(digest) if self._revisit_lookup else None
+
+    def _open_file(self) -> tuple[BinaryIO, WARCWriter]:
+        """Start the next file, named for the current time, with its warcinfo record."""
+        self._directory.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        while True:
+            name = f"{self._prefix}-{stamp}-{self._serial:05d}{WARC_SUFFIX}"
+            self._serial += 1
+            if (self._directory / name).exists():
+                continue  # another writer with this prefix got there first: never overwrite
+            try:
+                out = open(self._directory / (name + OPEN_SUFFIX), "xb")  # noqa: SIM115 - open until close()
+            except FileExistsError:
+                continue
+            break
+        writer = WARCWriter(out, gzip=True, warc_version=WARC_VERSION)
+        info = {
+            "software": self._software,
+            "format": WARC_FORMAT,
+            "conformsTo": WARC_SPEC,
+            "hostname": self._hostname,
+            "operator": self._operator,  # None: warcio leaves the field out
+        }
+        warcinfo = writer.create_warcinfo_record(name, info)
+        try:
+            writer.write_record(warcinfo)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                out.close()
+            os.unlink(out.name)
+            raise
+        self._name = name
+        self._warcinfo_id = warcinfo.rec_headers.get_header("WARC-Record-ID")
+        self._files.append(name)
+        return out, writer
+
+    def _finish_at(self, size: int) -> None:
+        """Cut the current file back to its last whole exchange and finish it.
+
+        Called when a write failed midway, so no file keeps half an exchange; the buffered
+        file object may fail again on close (the disk is still full), so it is dropped and
+        the file is truncated by path.
+        """
+        out = self._out
+        self._out = self._writer = None
+        assert out is not None
+        with contextlib.suppress(OSError):
+            out.close()
+        os.truncate(self._directory / (self._name + OPEN_SUFFIX), size)
+        self._rename_finished()
+
+    def _rename_finished(self) -> None:
+        open_path = self._directory / (self._name + OPEN_SUFFIX)
+        open_path.rename(self._directory / self._name)
+
+
+def read_capture(path: Path, offset: int) -> StoredRecord:
+    """Read the record that starts at ``offset`` of a WARC file, with one seek.
+
+    The payload comes back as stored (still content-encoded); every digest the record
+    carries is recomputed into ``digest_problems``, the revisit's payload digest excepted
+    (it names the original's payload). Raises WarcFormatError when no record starts there.
+    """
+    loader = ArcWarcRecordLoader(verify_http=False)
+    with open(path, "rb") as f:
+        f.seek(offset)
+        stream = DecompressingBufferedReader(f, decomp_type="gzip")
+        try:
+            record = loader.parse_record_stream(stream, known_format="warc", no_record_parse=True)
+            block = _read_all(record.raw_stream)
+        except (ArchiveLoadFailed, EOFError, OSError, ValueError) as exc:
+            raise WarcFormatError(
+                f"no readable WARC record at offset {offset} of {path} ({str(exc)[:80]!r}): the file "
+                "is damaged there, or the offset is stale; rebuild the index with `newsarchive index`, "
+                "then run `warcio check` on the file"
+            ) from exc
+
+    headers = record.rec_headers
+    problems = []
+    declared = int(headers.get_header("Content-Length") or 0)
+    if len(block) != declared:
+        problems.append(f"record cut short: {len(block)} of {declared} bytes")
+    problems += _digest_problems("block", headers.get_header("WARC-Block-Digest"), block)
+
+    stream = BytesIO(block)
+    http = loader.load_http_headers(
+        record.rec_type, record.rec_headers.get_header("WARC-Target-URI") or "", stream, len(block)
+    )
+    payload = block[stream.tell() :]
+    if record.rec_type == "response":
+        problems += _digest_problems("payload", headers.get_header("WARC-Payload-Digest"), payload)
+
+    status = reason = None
+    if http and record.rec_type in ("response", "revisit"):
+        code, _, reason = http.statusline.partition(" ")
+        status = int(code)
+    return StoredRecord(
+        record_type=record.rec_type,
+        warc_headers=tuple(headers.headers),
+        status=status,
+        reason=reason,
+        http_headers=tuple(http.headers) if http else (),
+        payload=payload,
+        digest_problems=tuple(problems),
+    )
+
+
+def iter_captures(path: Path) -> Iterator[CaptureInfo]:
+    """Every response and revisit record of a WARC file, with its offset and length.
+
+    Enough to rebuild the capture index from the WARC files alone.
+    """
+    path = Path(path)
+    with open(path, "rb") as f:
+        records = ArchiveIterator(f)
+        for record in records:
+            if record.rec_type not in ("response", "revisit") or not record.http_headers:
+                continue
+            headers = record.rec_headers
+            digest = headers.get_header("WARC-Payload-Digest")
+            if not digest:  # written by a tool that leaves it out: compute it
+                digest = _digest(_read_all(record.raw_stream))
+            yield CaptureInfo(
+                url=headers.get_header("WARC-Target-URI"),
+                timestamp=iso_date_to_datetime(headers.get_header("WARC-Date"), tz_aware=True),
+                status=int(record.http_headers.get_statuscode()),
+                mime=_media_type(record.http_headers.get_header("Content-Type")),
+                record_type=record.rec_type,
+                warc_file=path.name,
+                offset=records.get_record_offset(),
+                length=records.get_record_length(),
+                payload_digest=digest,
+                refers_to_url=headers.get_header("WARC-Refers-To-Target-URI"),
+                refers_to_date=headers.get_header("WARC-Refers-To-Date"),
+            )
+
+
+def _stored_response_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The response headers as they go into the WARC record.
+
+    ``Transfer-Encoding`` is renamed to ``X-Archive-Orig-Transfer-Encoding``, not dropped
+    and not kept. Kept, it would lie: the HTTP client has already de-chunked the body, yet
+    warcio's ``content_stream()`` and pywb's replay de-chunk any body whose stored headers
+    say ``chunked`` (warcio falls back to "not chunked" only when the first line does not
+    parse, so a body that merely starts like a chunk-size line would be corrupted). Renamed,
+    the evidence of how the server sent it survives, in exactly the name pywb gives the
+    header when it replays a wire-level capture (its header rewriter's ``X-Archive-Orig-``
+    prefix), so replay output is the same either way; Common Crawl does likewise with
+    ``X-Crawler-Transfer-Encoding``. ``Content-Encoding`` stays: the payload is still
+    encoded. HTTP/2 pseudo-headers (``:status``) have no HTTP/1.1 form and are left out;
+    the status line carries the status.
+    """
+    stored = []
+    for name, value in headers:
+        if name.startswith(":"):
+            continue
+        if name.lower() == "transfer-encoding":
+            name = ORIG_TRANSFER_ENCODING
+        stored.append((name, value))
+    return stored
+
+
+def _request_head(method: str, url: str, version: str, headers: list[tuple[str, str]]) -> StatusAndHeaders:
+    """The request line and headers; Host is added when absent because the client sent one on the wire."""
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    head = StatusAndHeaders(f"{method} {target} {version}", list(headers), is_http_request=True)
+    if not head.get_header("Host"):
+        head.headers.insert(0, ("Host", parts.netloc.rpartition("@")[2]))
+    return head
+
+
+def _http_version(protocol: str) -> tuple[str, str | None]:
+    """The HTTP version for the status line and the WARC-Protocol value, if one is needed."""
+    try:
+        return _HTTP_VERSIONS[protocol.upper()]
+    except KeyError:
+        raise ValueError(
+            f"unknown HTTP protocol {protocol!r}: pass 'HTTP/1.0', 'HTTP/1.1', 'h2' or 'h3' "
+            "(map an unknown one to 'HTTP/1.1')"
+        ) from None
+
+
+def _as_utc(date: datetime | None) -> datetime:
+    if date is None:
+        return datetime.now(UTC)
+    if date.tzinfo is None:
+        raise ValueError("date must be timezone-aware: pass datetime.now(UTC) or attach tzinfo=UTC")
+    return date.astimezone(UTC)
+
+
+def _standard_reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""  # unregistered code: an empty reason phrase is valid HTTP
+
+
+def _digest(data: bytes) -> str:
+    digester = Digester("sha1")
+    digester.update(data)
+    return str(digester)
+
+
+def _digest_problems(kind: str, declared: str | None, data: bytes) -> list[str]:
+    """An empty list when ``declared`` ("algo:BASE32") matches ``data`` or is absent."""
+    if not declared:
+        return []
+    algorithm, _, value = declared.partition(":")
+    try:
+        computed = b32encode(hashlib.new(algorithm.lower(), data).digest()).decode("ascii")
+    except ValueError:
+        return [f"{kind} digest {declared}: unknown algorithm {algorithm!r}"]
+    if computed != value.upper():
+        return [f"{kind} digest mismatch: record says {declared}, content is {algorithm}:{computed}"]
+    return []
+
+
+def _media_type(content_type: str | None) -> str | None:
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return media_type or None
+
+
+def _first(headers: Iterable[tuple[str, str]], name: str) -> str | None:
+    name = name.lower()
+    return next((value for key, value in headers if key.lower() == name), None)
+
+
+def _read_all(stream: BinaryIO) -> bytes:
+    return b"".join(iter(lambda: stream.read(65536), b""))

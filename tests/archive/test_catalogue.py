@@ -1,0 +1,96 @@
+"""The catalogue's dedup and versioning rules, on SQLite and on the real local PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import inspect
+
+from archive.catalogue import Catalogue
+from archive.extract import Extracted
+
+BODY = "\n\n".join(
+    f"Paragraph {n}: the regional council voted on the harbour budget after a long debate "
+    f"about dredging, fishing quotas and the ferry timetable for the winter season {n}."
+    for n in range(12)
+)
+OTHER = "\n\n".join(
+    f"Part {n}: the orchestra rehearsed a new symphony in the old theatre while students "
+    f"painted the stage sets and sold tickets to families from the villages nearby {n}."
+    for n in range(12)
+)
+
+
+def extracted(text: str = BODY, canonical: str | None = None, title: str = "Harbour budget") -> Extracted:
+    return Extracted(text=text, title=title, authors=["A. Writer"], published="2026-11-02",
+                     language="en", sitename="Courier", canonical_url=canonical, description=None)
+
+
+@pytest.fixture
+def catalogue(catalogue_url: str) -> Catalogue:
+    catalogue = Catalogue(catalogue_url)
+    yield catalogue
+    catalogue.close()
+
+
+def test_schema_is_created_by_the_alembic_migration(catalogue: Catalogue) -> None:
+    tables = set(inspect(catalogue.engine).get_table_names())
+    assert {"sources", "crawl_runs", "captures", "articles", "article_versions", "article_urls",
+            "alembic_version"} <= tables
+
+
+def test_url_variants_of_one_article_are_one_article(catalogue: Catalogue) -> None:
+    first = catalogue.record_article("news", "https://news.example/2026/11/02/harbour.html", extracted())
+    again = catalogue.record_article(
+        "news", "https://news.example/2026/11/02/harbour.html?utm_source=feed#top", extracted())
+    amp = catalogue.record_article(
+        "news", "https://news.example/2026/11/02/harbour.amp.html",
+        extracted(canonical="https://news.example/2026/11/02/harbour.html"))
+    assert first.status == "new"
+    assert again.status == amp.status == "unchanged"
+    assert again.article_id == amp.article_id == first.article_id
+    assert catalogue.count_articles() == 1
+
+
+def test_same_text_at_another_canonical_url_is_an_exact_duplicate(catalogue: Catalogue) -> None:
+    original = catalogue.record_article("news", "https://news.example/a.html", extracted())
+    copy = catalogue.record_article("partner", "https://partner.example/b.html", extracted())
+    assert copy.status == "duplicate"
+    assert copy.duplicate_of == original.article_id
+
+
+def test_lightly_edited_copy_is_a_near_duplicate(catalogue: Catalogue) -> None:
+    original = catalogue.record_article("news", "https://news.example/a.html", extracted())
+    edited = BODY + "\n\nShare this article with your friends. © Courier 2026."
+    copy = catalogue.record_article("partner", "https://partner.example/b.html", extracted(edited))
+    unrelated = catalogue.record_article("news", "https://news.example/c.html", extracted(OTHER))
+    assert copy.status == "duplicate" and copy.duplicate_of == original.article_id
+    assert unrelated.status == "new"
+
+
+def test_changed_body_is_a_new_version_and_old_one_is_kept(catalogue: Catalogue) -> None:
+    url = "https://news.example/2026/11/02/harbour.html"
+    seen = datetime(2026, 11, 2, 8, tzinfo=UTC)
+    first = catalogue.record_article("news", url, extracted(), seen=seen)
+    unchanged = catalogue.record_article("news", url, extracted(), seen=seen + timedelta(hours=1))
+    corrected = catalogue.record_article("news", url, extracted(BODY + "\n\nCorrection: the vote was 12-3."),
+                                         seen=seen + timedelta(hours=2))
+    assert (first.status, unchanged.status, corrected.status) == ("new", "unchanged", "updated")
+    from archive.query import get_article
+
+    article = get_article(catalogue, first.article_id)
+    assert [v["version"] for v in article["versions"]] == [1, 2]
+    assert article["text"].endswith("the vote was 12-3.")
+    assert article["last_seen"].startswith("2026-11-02T10:00")
+    assert article["first_seen"].startswith("2026-11-02T08:00")
+
+
+def test_runs_are_recorded_and_dead_ones_closed(catalogue: Catalogue) -> None:
+    run_id = catalogue.start_run("news")
+    catalogue.finish_run(run_id, "ok", pages=3, errors=0)
+    assert catalogue.get_run(run_id).status == "ok"
+    dead = catalogue.start_run("news")
+    catalogue.update_run(dead, pid=2**22 + 12345)  # no such process
+    assert catalogue.mark_dead_runs() == 1
+    assert catalogue.get_run(dead).status == "interrupted"

@@ -1,0 +1,49 @@
+"""Fixtures shared by the test suite: datasets, databases (real PostgreSQL too) and data dirs."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+PROJECT = Path(__file__).resolve().parents[1]
+POSTGRES_ADMIN_URL = os.environ.get(
+    "NEWSARCHIVE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("NEWSARCHIVE_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(scope="session")
+def datasets_dir() -> Path:
+    """../shared/datasets beside the project (NEWSARCHIVE_DATASETS overrides)."""
+    path = Path(os.environ.get("NEWSARCHIVE_DATASETS", PROJECT.parent / "shared" / "datasets"))
+    if not (path / "articles-dev").is_dir():
+        pytest.fail(f"datasets not found at {path}: set NEWSARCHIVE_DATASETS")
+    return path
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database on the local server, dropped afterwards."""
+    name = f"newsarchive_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalogue_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each catalogue test runs on SQLite and on the real local PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalogue.sqlite'}"
+    return request.getfixturevalue("postgres_url")
