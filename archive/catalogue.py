@@ -8,6 +8,7 @@ replay and the CLI.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,6 +79,7 @@ def create_catalogue_engine(url: str) -> Engine:
 
 def upgrade_schema(engine: Engine) -> None:
     """Bring the database to the newest Alembic revision (idempotent)."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # no banner on every open
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:

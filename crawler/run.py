@@ -1,0 +1,69 @@
+"""``run_crawl``: crawl sources in this process and return their run records.
+
+The entry point the CLI, the demo and the scheduler's crawl processes share. All the
+given sources are crawled at once in one Twisted reactor, which can run only once per
+process: a second crawl needs a new process.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings as ScrapySettings
+
+from archive.catalogue import Catalogue
+from archive.config import Settings, Source
+from archive.models import CrawlRun
+from crawler.progress import CrawlProgress
+from crawler.spiders.news import NewsSpider
+
+
+def scrapy_settings(settings: Settings, overrides: dict[str, Any] | None = None) -> ScrapySettings:
+    """The project's Scrapy settings carrying newsarchive's, whatever the working directory."""
+    scrapy = ScrapySettings()
+    scrapy.setmodule("crawler.settings", priority="project")
+    scrapy.update({
+        "NEWSARCHIVE_DATA_DIR": str(settings.data_dir),
+        "NEWSARCHIVE_DB": settings.db_url,
+        "NEWSARCHIVE_SOURCES": str(settings.sources_file),
+        "NEWSARCHIVE_WARC_MAX_SIZE": settings.warc_max_size,
+    }, priority="cmdline")
+    scrapy.update(overrides or {}, priority="cmdline")
+    return scrapy
+
+
+def run_crawl(settings: Settings, sources: list[Source], *, progress: bool = False,
+              overrides: dict[str, Any] | None = None) -> list[CrawlRun]:
+    """Crawl ``sources`` to completion; the finished run of each, in order."""
+    catalogue = Catalogue(settings.database_url)  # migrate once, before crawlers open it
+    catalogue.mark_dead_runs()
+    extra = dict(overrides or {})
+    if progress:  # the terminal shows the progress table; the full log goes to a file
+        log_dir = settings.data_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        extra.setdefault("LOG_FILE", str(log_dir / f"crawl-{stamp}.log"))
+    process = CrawlerProcess(scrapy_settings(settings, extra), install_root_handler=True)
+    crawlers = []
+    for source in sources:
+        crawler = process.create_crawler(NewsSpider)
+        process.crawl(crawler, source=source)
+        crawlers.append((source.name, crawler))
+    display = CrawlProgress(crawlers) if progress else None
+    if display:
+        display.start()
+    try:
+        process.start()
+    finally:
+        if display:
+            display.stop()
+    runs = []
+    for _name, crawler in crawlers:
+        run_id = crawler.stats.get_value("newsarchive/run_id")
+        run = catalogue.get_run(run_id) if run_id else None
+        if run is not None:
+            runs.append(run)
+    catalogue.close()
+    return runs

@@ -1,0 +1,74 @@
+"""Extension that keeps the crawl-run record in the catalogue in step with the crawl.
+
+The run is opened with the crawl, its figures are saved every few seconds (so a killed
+crawl still shows how far it got) and it is closed with a status when the spider
+closes: ``ok``; ``interrupted`` when stopped by a signal; ``failed`` when nothing at all
+could be fetched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
+from twisted.internet.task import LoopingCall
+
+from crawler.context import crawl_context
+
+SAVE_INTERVAL = 5.0  # seconds between saves of the running figures
+
+
+def run_figures(stats: dict[str, Any]) -> dict[str, Any]:
+    """The crawl_runs columns from a crawler's stats."""
+    prefix = "newsarchive/errors/"
+    error_kinds = {key.removeprefix(prefix): value for key, value in stats.items() if key.startswith(prefix)}
+    return {
+        "pages": stats.get("response_received_count", 0),
+        "bytes": stats.get("newsarchive/bytes", 0),
+        "articles_new": stats.get("newsarchive/articles_new", 0),
+        "articles_updated": stats.get("newsarchive/articles_updated", 0),
+        "articles_duplicate": stats.get("newsarchive/articles_duplicate", 0),
+        "errors": sum(error_kinds.values()),
+        "error_kinds": error_kinds,
+        "warc_files": list(stats.get("newsarchive/warc_files", [])),
+    }
+
+
+def run_status(close_reason: str, figures: dict[str, Any]) -> str:
+    """ok, interrupted or failed, from why the spider closed and what it did."""
+    if close_reason == "shutdown":
+        return "interrupted"
+    if figures["pages"] == 0 and figures["errors"]:
+        return "failed"
+    return "ok"
+
+
+class RunRecorder:
+    def __init__(self, crawler: Crawler, stats: StatsCollector) -> None:
+        self.crawler = crawler
+        self.stats = stats
+        self.saver = LoopingCall(self.save)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunRecorder:
+        recorder = cls(crawler, crawler.stats)
+        crawler.signals.connect(recorder.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
+        return recorder
+
+    def spider_opened(self, spider: Spider) -> None:
+        self.stats.set_value("newsarchive/run_id", crawl_context(self.crawler).run_id)
+        self.saver.start(SAVE_INTERVAL, now=False)
+
+    def save(self) -> None:
+        context = crawl_context(self.crawler)
+        context.catalogue.update_run(context.run_id, **run_figures(self.stats.get_stats()))
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.saver.running:
+            self.saver.stop()
+        context = crawl_context(self.crawler)
+        figures = run_figures(self.stats.get_stats())
+        context.catalogue.finish_run(context.run_id, run_status(reason, figures), **figures)

@@ -1,0 +1,55 @@
+"""Scrapy settings of the newsarchive crawler; newsarchive's own are in ``archive/config.py``.
+
+Per-source politeness (``concurrency``, ``delay``, ``max_pages``) is applied on top of
+these by ``NewsSpider.from_crawler``.
+"""
+
+from archive.config import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_DELAY,
+    DOWNLOAD_MAXSIZE as _MAXSIZE,
+    USER_AGENT as _USER_AGENT,
+    Settings,
+)
+
+BOT_NAME = "newsarchive"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# Where newsarchive writes; `newsarchive crawl` overrides these from its options, and a
+# bare `scrapy crawl news` takes them from NEWSARCHIVE_* variables or the defaults.
+_DEFAULTS = Settings.from_env()
+NEWSARCHIVE_DATA_DIR = str(_DEFAULTS.data_dir)
+NEWSARCHIVE_DB = _DEFAULTS.db_url  # None: SQLite file in the data dir
+NEWSARCHIVE_SOURCES = str(_DEFAULTS.sources_file)
+NEWSARCHIVE_WARC_MAX_SIZE = _DEFAULTS.warc_max_size
+NEWSARCHIVE_EXTRACT_WORKERS = 0  # processes for trafilatura; 0 = one per core
+NEWSARCHIVE_NAV_DEPTH = 2  # links followed from start pages to reach sections; pagination goes on
+
+AUTOTHROTTLE_ENABLED = True  # adapts the delay to the server's latency; off when a source says delay = 0
+AUTOTHROTTLE_START_DELAY = DEFAULT_DELAY
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0  # news servers are small; 2 in flight is polite
+CONCURRENT_REQUESTS = 32  # across sources in one process; per-host limits do the politeness
+CONCURRENT_REQUESTS_PER_DOMAIN = DEFAULT_CONCURRENCY
+COOKIES_ENABLED = False  # an archive wants what an anonymous reader sees
+DOWNLOAD_DELAY = DEFAULT_DELAY
+DOWNLOAD_MAXSIZE = _MAXSIZE
+DOWNLOAD_TIMEOUT = 30  # seconds; a news page slower than that is retried later
+DOWNLOAD_WARNSIZE = 10 * 1024 * 1024
+DOWNLOADER_MIDDLEWARES = {
+    # 950: nearer the network than decompression (590) and redirects (600), so every
+    # exchange is archived as the server sent it, redirects and retries included.
+    "crawler.warc_capture.WarcCaptureMiddleware": 950,
+}
+EXTENSIONS = {
+    "crawler.run_record.RunRecorder": 100,
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.ArticlePipeline": 300,
+}
+LOG_LEVEL = "INFO"
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+RETRY_TIMES = 2  # initial response + 2 retries = 3 requests
+ROBOTSTXT_OBEY = True
+TELNETCONSOLE_ENABLED = False  # an unattended crawler should not open a port
+USER_AGENT = _USER_AGENT

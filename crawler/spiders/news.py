@@ -1,0 +1,242 @@
+"""The one generic spider: a source's feeds, sitemaps and section pages, driven by config.
+
+Discovery paths, all from ``sources.toml``:
+- feeds (RSS/Atom), plus feeds announced by pages with ``<link rel=alternate>``;
+- sitemaps, plus ``Sitemap:`` lines of robots.txt, sitemap indexes and Google News sitemaps;
+- start (section) pages, whose links are followed within the source's hosts up to
+  ``NEWSARCHIVE_NAV_DEPTH`` steps, pagination (``rel=next``) at any depth.
+A URL matching ``allow`` (and no ``deny``) is an article: it is fetched once, archived
+with its page requisites and handed to the pipeline. Articles already in the catalogue
+are not fetched again, except those younger than the source's ``refresh_hours``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.http import Response, TextResponse
+from scrapy.linkextractors import LinkExtractor
+from scrapy.utils.gz import gunzip
+from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+
+from archive.catalogue import utcnow
+from archive.config import Source, load_sources, select_sources
+from archive.urls import fold_variants, normalise_url, same_site
+from crawler.context import crawl_context
+
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
+# Tags/attributes whose URLs a page needs to be displayed (replay completeness).
+REQUISITE_XPATH = (
+    "//img/@src | //img/@srcset | //picture/source/@srcset | //video/@poster"
+    " | //link[contains(concat(' ', normalize-space(@rel), ' '), ' stylesheet ')]/@href"
+    " | //link[@rel='preload' or @rel='icon' or @rel='shortcut icon']/@href"
+    " | //script/@src"
+)
+CSS_URL_RE = re.compile(r"""url\(\s*['"]?([^'")\s]+)['"]?\s*\)|@import\s+['"]([^'"]+)['"]""")
+NON_PAGE_EXTENSIONS = (
+    ".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".pdf", ".mp3", ".mp4", ".zip", ".css", ".js",
+)
+
+
+class NewsSpider(Spider):
+    name = "news"
+
+    def __init__(self, source: Source | str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(source, Source):
+            raise ValueError("NewsSpider needs a source: scrapy crawl news -a source=NAME")
+        self.source = source
+        self.allow = [re.compile(p) for p in source.allow]
+        self.deny = [re.compile(p) for p in source.deny]
+        self.hosts = source.domains
+        self.requisite_hosts = [*self.hosts, *source.requisite_hosts]
+        self.links = LinkExtractor(deny=source.deny, deny_extensions=[e.lstrip(".") for e in NON_PAGE_EXTENSIONS])
+        self.skip_urls: set[str] = set()  # normalised article URLs not to fetch (known, or already queued)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, source: Source | str | None = None,
+                     **kwargs: Any) -> NewsSpider:
+        if isinstance(source, str):  # `scrapy crawl news -a source=NAME`
+            sources = load_sources(crawler.settings.get("NEWSARCHIVE_SOURCES"))
+            source = select_sources(sources, [source])[0]
+        if isinstance(source, Source):
+            _apply_politeness(crawler, source)
+        return super().from_crawler(crawler, *args, source=source, **kwargs)
+
+    async def start(self) -> AsyncIterator[Request]:
+        context = crawl_context(self.crawler)
+        self.skip_urls = context.catalogue.known_article_urls(self.source.name)
+        if self.source.refresh_hours:
+            since = utcnow() - timedelta(hours=self.source.refresh_hours)
+            self.skip_urls -= context.catalogue.recent_article_urls(self.source.name, since)
+        for host_root in sorted({f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in
+                                 (*self.source.start_urls, *self.source.feeds, *self.source.sitemaps)}):
+            yield Request(f"{host_root}/robots.txt", callback=self.parse_robots, priority=30,
+                          errback=self.on_error)
+        for url in self.source.sitemaps:
+            yield Request(url, callback=self.parse_sitemap, priority=20, errback=self.on_error)
+        for url in self.source.feeds:
+            yield Request(url, callback=self.parse_feed, priority=20, errback=self.on_error)
+        for url in self.source.start_urls:
+            yield Request(url, callback=self.parse_page, priority=10, errback=self.on_error,
+                          meta={"nav_depth": 0})
+
+    # --- classification ----------------------------------------------------------------
+    def is_article(self, url: str) -> bool:
+        """Article URLs match an ``allow`` pattern (any same-site page when none) and no ``deny``."""
+        if any(p.search(url) for p in self.deny):
+            return False
+        if self.allow:
+            return any(p.search(url) for p in self.allow)
+        return urlsplit(url).path not in ("", "/")
+
+    def article_request(self, url: str) -> Request | None:
+        """A request for an article URL, or None when it is known or already queued."""
+        if not same_site(url, self.hosts) or urlsplit(url).path.lower().endswith(NON_PAGE_EXTENSIONS):
+            return None
+        key = fold_variants(normalise_url(url))
+        if key in self.skip_urls:
+            self.crawler.stats.inc_value("newsarchive/articles_skipped_known")
+            return None
+        self.skip_urls.add(key)
+        return Request(url, callback=self.parse_article, priority=5, errback=self.on_error)
+
+    def follow(self, url: str, nav_depth: int) -> Request | None:
+        """A request for any discovered URL: article, or navigation page within depth."""
+        if self.is_article(url):
+            return self.article_request(url)
+        if nav_depth > self.settings.getint("NEWSARCHIVE_NAV_DEPTH") or not same_site(url, self.hosts):
+            return None
+        return Request(url, callback=self.parse_page, meta={"nav_depth": nav_depth}, errback=self.on_error)
+
+    # --- callbacks -----------------------------------------------------------------------
+    def parse_robots(self, response: Response) -> Iterator[Request]:
+        for url in sitemap_urls_from_robots(response.text, base_url=response.url):
+            if url not in self.source.sitemaps:
+                yield Request(url, callback=self.parse_sitemap, priority=20, errback=self.on_error)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        body = response.body
+        if body[:2] == b"\x1f\x8b":  # sitemap.xml.gz served as a file, not Content-Encoding
+            body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
+        try:
+            sitemap = Sitemap(body)
+        except Exception:  # lxml raises several kinds on garbage; a bad sitemap is not fatal
+            self.logger.warning("Not a sitemap: %s", response.url)
+            return
+        for entry in sitemap:
+            loc = entry.get("loc")
+            if not loc:
+                continue
+            if sitemap.type == "sitemapindex":
+                yield Request(loc, callback=self.parse_sitemap, priority=20, errback=self.on_error)
+            elif (request := self.follow(loc, nav_depth=1)) is not None:
+                yield request
+
+    def parse_feed(self, response: Response) -> Iterator[Request]:
+        if not isinstance(response, TextResponse):
+            return
+        response.selector.remove_namespaces()
+        links = response.xpath(
+            "//item/link/text() | //item/guid[not(@isPermaLink='false')]/text()"
+            " | //entry/link[not(@rel) or @rel='alternate']/@href"
+        ).getall()
+        for link in dict.fromkeys(link.strip() for link in links):
+            url = urljoin(response.url, link)
+            if self.is_article(url) and (request := self.article_request(url)) is not None:
+                yield request
+
+    def parse_page(self, response: Response) -> Iterator[Request]:
+        """A section or home page: feeds it announces, then its links."""
+        if not isinstance(response, TextResponse):
+            return
+        depth = response.meta.get("nav_depth", 0)
+        yield from self._feed_requests(response)
+        for href in response.xpath("//link[@rel='next']/@href | //a[@rel='next']/@href").getall():
+            yield Request(response.urljoin(href), callback=self.parse_page,
+                          meta={"nav_depth": depth}, errback=self.on_error)
+        for link in self.links.extract_links(response):
+            if (request := self.follow(link.url, depth + 1)) is not None:
+                yield request
+
+    def parse_article(self, response: Response) -> Iterator[Any]:
+        """An article: hand it to the pipeline, fetch its requisites, follow its links."""
+        if not isinstance(response, TextResponse) or response.status != 200:
+            return
+        capture = response.meta.get("capture", {})
+        yield {
+            "url": response.url,
+            "body": response.body,
+            "content_type": (response.headers.get("Content-Type") or b"").decode("latin-1"),
+            "encoding": response.encoding,
+            "capture_id": capture.get("id"),
+            "fetched": capture.get("timestamp"),
+        }
+        yield from self._requisite_requests(response)
+        yield from self._feed_requests(response)
+        for link in self.links.extract_links(response):
+            if self.is_article(link.url) and (request := self.article_request(link.url)) is not None:
+                yield request
+
+    def parse_requisite(self, response: Response) -> Iterator[Request]:
+        """Stylesheets pull in imports, fonts and background images."""
+        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
+        if "css" not in content_type or not isinstance(response, TextResponse):
+            return
+        for match in CSS_URL_RE.finditer(response.text):
+            url = match.group(1) or match.group(2)
+            if not url.startswith("data:"):
+                yield from self._requisite(response.urljoin(url))
+
+    def on_error(self, failure: Any) -> None:
+        """A failed request (DNS, refused, timeout, HTTP error) is counted by kind; the crawl goes on."""
+        kind = failure.type.__name__ if failure.type else "Error"
+        self.crawler.stats.inc_value(f"newsarchive/errors/{kind}")
+        self.logger.warning("%s: %s", kind, getattr(failure.request, "url", "?") if hasattr(
+            failure, "request") else failure.getErrorMessage())
+
+    # --- helpers -------------------------------------------------------------------------
+    def _feed_requests(self, response: TextResponse) -> Iterable[Request]:
+        types = " or ".join(f"@type='{t}'" for t in FEED_TYPES)
+        for href in response.xpath(f"//link[@rel='alternate' and ({types})]/@href").getall():
+            url = response.urljoin(href)
+            if same_site(url, self.hosts):
+                yield Request(url, callback=self.parse_feed, priority=15, errback=self.on_error)
+
+    def _requisite_requests(self, response: TextResponse) -> Iterable[Request]:
+        for value in response.xpath(REQUISITE_XPATH).getall():
+            for candidate in _srcset_urls(value):
+                yield from self._requisite(response.urljoin(candidate))
+
+    def _requisite(self, url: str) -> Iterable[Request]:
+        if url.startswith(("http://", "https://")) and same_site(url, self.requisite_hosts):
+            yield Request(url, callback=self.parse_requisite, priority=-5, errback=self.on_error,
+                          meta={"requisite": True})
+
+
+def _srcset_urls(value: str) -> list[str]:
+    """URLs of a src or srcset attribute ('a.jpg 1x, b.jpg 2x')."""
+    value = value.strip()
+    if not value or value.startswith("data:"):
+        return []
+    if "," not in value and " " not in value:
+        return [value]
+    return [part.split()[0] for part in value.split(",") if part.strip()]
+
+
+def _apply_politeness(crawler: Crawler, source: Source) -> None:
+    """The source's politeness overrides, before the crawler's settings freeze."""
+    settings = crawler.settings
+    settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", source.concurrency, priority="spider")
+    settings.set("DOWNLOAD_DELAY", source.delay, priority="spider")
+    settings.set("AUTOTHROTTLE_START_DELAY", max(source.delay, 0.1), priority="spider")
+    if source.delay == 0:  # DESIGN.md: delay = 0 turns throttling off (own or local sites)
+        settings.set("AUTOTHROTTLE_ENABLED", False, priority="spider")
+        settings.set("DOWNLOAD_DELAY_JITTER", 0, priority="spider")
+    settings.set("CLOSESPIDER_PAGECOUNT", source.max_pages, priority="spider")
