@@ -25,7 +25,7 @@ def run_figures(stats: dict[str, Any]) -> dict[str, Any]:
     prefix = "newsarchive/errors/"
     error_kinds = {key.removeprefix(prefix): value for key, value in stats.items() if key.startswith(prefix)}
     return {
-        "pages": stats.get("response_received_count", 0),
+        "pages": stats.get("newsarchive/responses", 0),  # every archived response, robots.txt included
         "bytes": stats.get("newsarchive/bytes", 0),
         "articles_new": stats.get("newsarchive/articles_new", 0),
         "articles_updated": stats.get("newsarchive/articles_updated", 0),

@@ -40,6 +40,8 @@ DOWNLOADER_MIDDLEWARES = {
     # 950: nearer the network than decompression (590) and redirects (600), so every
     # exchange is archived as the server sent it, redirects and retries included.
     "crawler.warc_capture.WarcCaptureMiddleware": 950,
+    # After RedirectMiddleware (600) has made the redirected request.
+    "crawler.incremental.KnownArticleRedirects": 650,
 }
 EXTENSIONS = {
     "crawler.run_record.RunRecorder": 100,

@@ -74,6 +74,7 @@ class WarcCaptureMiddleware:
         )
         request.meta["capture"] = {"id": capture_id, "warc_file": info.warc_file,
                                    "offset": info.offset, "timestamp": info.timestamp}
+        self.stats.inc_value("newsarchive/responses")
         self.stats.inc_value("newsarchive/bytes", len(response.body))
         self.stats.inc_value(f"newsarchive/warc_records/{info.record_type}")
         self.stats.set_value("newsarchive/warc_files", self.writer.files)

@@ -115,6 +115,24 @@ def runs(settings: Settings, source: str | None, limit: int, fmt: str) -> None:
     write_rows(list_runs(_catalogue(settings), source, limit), fmt, sys.stdout, table_fields=RUN_TABLE)
 
 
+@cli.command()
+@click.pass_obj
+def verify(settings: Settings) -> None:
+    """Check every WARC record's digests and every catalogue pointer; exit 1 on damage."""
+    from archive.verify import verify_archive
+
+    report = verify_archive(_catalogue(settings), settings.warc_dir,
+                            progress=lambda name: click.echo(f"checking {name}", err=True))
+    for problem in report.problems:
+        click.echo(f"DAMAGED {problem}")
+    for name in report.unfinished:
+        click.echo(f"unfinished (left by a crash; not checked): {name}")
+    click.echo(f"{report.files} WARC files, {report.records} records, {report.captures} catalogue "
+               f"captures: {'ok' if report.ok else f'{len(report.problems)} problems'}")
+    if not report.ok:
+        sys.exit(1)
+
+
 def _date(value) -> date | None:  # type: ignore[no-untyped-def]
     return value.date() if value else None
 

@@ -22,8 +22,10 @@ from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from twisted.python.failure import Failure
 
 from archive.catalogue import utcnow
 from archive.config import Source, load_sources, select_sources
@@ -96,15 +98,21 @@ class NewsSpider(Spider):
             return any(p.search(url) for p in self.allow)
         return urlsplit(url).path not in ("", "/")
 
+    def claim_article(self, url: str) -> bool:
+        """True the first time an article URL is seen; False when known or already queued."""
+        key = fold_variants(normalise_url(url))
+        if key in self.skip_urls:
+            self.crawler.stats.inc_value("newsarchive/articles_skipped_known")
+            return False
+        self.skip_urls.add(key)
+        return True
+
     def article_request(self, url: str) -> Request | None:
         """A request for an article URL, or None when it is known or already queued."""
         if not same_site(url, self.hosts) or urlsplit(url).path.lower().endswith(NON_PAGE_EXTENSIONS):
             return None
-        key = fold_variants(normalise_url(url))
-        if key in self.skip_urls:
-            self.crawler.stats.inc_value("newsarchive/articles_skipped_known")
+        if not self.claim_article(url):
             return None
-        self.skip_urls.add(key)
         return Request(url, callback=self.parse_article, priority=5, errback=self.on_error)
 
     def follow(self, url: str, nav_depth: int) -> Request | None:
@@ -156,6 +164,9 @@ class NewsSpider(Spider):
         """A section or home page: feeds it announces, then its links."""
         if not isinstance(response, TextResponse):
             return
+        if response.meta.get("redirect_urls") and self.is_article(response.url):
+            yield from self.parse_article(response)  # a redirect (e.g. /latest) to an article
+            return
         depth = response.meta.get("nav_depth", 0)
         yield from self._feed_requests(response)
         for href in response.xpath("//link[@rel='next']/@href | //a[@rel='next']/@href").getall():
@@ -194,12 +205,14 @@ class NewsSpider(Spider):
             if not url.startswith("data:"):
                 yield from self._requisite(response.urljoin(url))
 
-    def on_error(self, failure: Any) -> None:
-        """A failed request (DNS, refused, timeout, HTTP error) is counted by kind; the crawl goes on."""
-        kind = failure.type.__name__ if failure.type else "Error"
+    def on_error(self, failure: Failure) -> None:
+        """A failed request (HTTP error status, DNS, refused, timeout) is counted by kind; the crawl goes on."""
+        if failure.check(HttpError):
+            kind = f"http_{failure.value.response.status}"
+        else:
+            kind = failure.type.__name__
         self.crawler.stats.inc_value(f"newsarchive/errors/{kind}")
-        self.logger.warning("%s: %s", kind, getattr(failure.request, "url", "?") if hasattr(
-            failure, "request") else failure.getErrorMessage())
+        self.logger.warning("%s: %s", kind, failure.request.url)
 
     # --- helpers -------------------------------------------------------------------------
     def _feed_requests(self, response: TextResponse) -> Iterable[Request]:
