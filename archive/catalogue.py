@@ -25,12 +25,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive.dedup import (
     MIN_NEAR_DUPLICATE_TOKENS,
+    Fingerprint,
     band_probes,
-    content_hash,
     is_near_duplicate,
-    simhash,
     simhash_bands,
-    word_tokens,
 )
 from archive.extract import Extracted
 from archive.models import Article, ArticleUrl, ArticleVersion, Capture, CrawlRun, SourceRow
@@ -47,6 +45,16 @@ def utcnow() -> datetime:
 
 def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a conditional GET of a URL sends, and where the body it would get again is archived."""
+
+    etag: str | None
+    last_modified: str | None
+    warc_file: str  # the response record holding the payload (a revisit's original)
+    warc_offset: int
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,7 @@ class Catalogue:
         if migrate:
             upgrade_schema(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._source_ids: dict[str, int] = {}  # sources are never renamed or deleted
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -109,6 +118,12 @@ class Catalogue:
     # --- sources and runs --------------------------------------------------------------
     def source_id(self, name: str) -> int:
         """The id of a source, created on first use."""
+        if name in self._source_ids:
+            return self._source_ids[name]
+        self._source_ids[name] = self._find_or_create_source(name)
+        return self._source_ids[name]
+
+    def _find_or_create_source(self, name: str) -> int:
         with self.session() as session:
             found = session.scalar(select(SourceRow.id).where(SourceRow.name == name))
             if found is not None:
@@ -120,7 +135,7 @@ class Catalogue:
                 session.flush()
                 return row.id
         except IntegrityError:  # another worker created it first
-            return self.source_id(name)
+            return self._find_or_create_source(name)
 
     def start_run(self, source: str) -> int:
         """Record a crawl run as running, owned by this process."""
@@ -144,6 +159,40 @@ class Catalogue:
     def get_run(self, run_id: int) -> CrawlRun | None:
         with self.session() as session:
             return session.get(CrawlRun, run_id)
+
+    def find_run(self, source: str, pid: int, since: datetime) -> CrawlRun | None:
+        """The run a crawl process started (its pid, not before ``since``): how a supervisor finds it."""
+        with self.session() as session:
+            return session.scalar(
+                select(CrawlRun).join(SourceRow, SourceRow.id == CrawlRun.source_id)
+                .where(SourceRow.name == source, CrawlRun.pid == pid, CrawlRun.started >= _naive_utc(since))
+                .order_by(CrawlRun.id.desc()).limit(1)
+            )
+
+    def recount_run(self, run_id: int) -> dict[str, int]:
+        """A run's figures counted from its captures and article versions.
+
+        For a run whose process was killed before it saved them; ``bytes`` is not kept per
+        capture and is left as last saved.
+        """
+        with self.session() as session:
+            pages, not_modified = session.execute(
+                select(func.count(Capture.id), func.count(Capture.id).filter(Capture.status == 304))
+                .where(Capture.run_id == run_id)
+            ).one()
+            versions = session.execute(
+                select(ArticleVersion.version, Article.duplicate_of)
+                .join(Capture, Capture.id == ArticleVersion.capture_id)
+                .join(Article, Article.id == ArticleVersion.article_id)
+                .where(Capture.run_id == run_id)
+            ).all()
+        return {
+            "pages": pages,
+            "not_modified": not_modified,
+            "articles_new": sum(1 for version, original in versions if version == 1 and original is None),
+            "articles_updated": sum(1 for version, _ in versions if version > 1),
+            "articles_duplicate": sum(1 for version, original in versions if version == 1 and original is not None),
+        }
 
     def mark_dead_runs(self, status: str = "interrupted") -> int:
         """Runs left 'running' by a process that no longer exists are closed as ``status``."""
@@ -182,6 +231,27 @@ class Catalogue:
             return None
         return row.url, row.timestamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
+    def latest_validators(self, url: str) -> Validators | None:
+        """ETag / Last-Modified of the latest 200 capture of ``url``, with where its body lies.
+
+        None when there is none, or the server sent neither validator.
+        """
+        with self.session() as session:
+            latest = session.scalar(
+                select(Capture).where(Capture.urlkey == surt(url), Capture.url == url, Capture.status == 200)
+                .order_by(Capture.timestamp.desc(), Capture.id.desc()).limit(1)
+            )
+            if latest is None or not (latest.etag or latest.last_modified):
+                return None
+            holder = latest if latest.record_type == "response" else session.scalar(
+                select(Capture).where(Capture.payload_digest == latest.payload_digest,
+                                      Capture.record_type == "response")
+                .order_by(Capture.id).limit(1)
+            )
+            if holder is None:
+                return None
+            return Validators(latest.etag, latest.last_modified, holder.warc_file, holder.warc_offset)
+
     # --- articles ----------------------------------------------------------------------
     def known_article_urls(self, source: str) -> set[str]:
         """Normalised URLs already catalogued for a source: an incremental crawl skips them."""
@@ -203,22 +273,23 @@ class Catalogue:
             return set(rows)
 
     def record_article(self, source: str, url: str, extracted: Extracted, *,
-                       capture_id: int | None = None, seen: datetime | None = None) -> ArticleOutcome:
+                       capture_id: int | None = None, seen: datetime | None = None,
+                       fingerprint: Fingerprint | None = None) -> ArticleOutcome:
         """Catalogue an extracted page under its canonical identity, with the dedup rules."""
         source_id = self.source_id(source)
         seen = _naive_utc(seen) if seen else utcnow()
+        fingerprint = fingerprint or Fingerprint.of(extracted.text)
         try:
             with self.session() as session:
-                return self._record_article(session, source_id, url, extracted, capture_id, seen)
+                return self._record_article(session, source_id, url, extracted, fingerprint, capture_id, seen)
         except IntegrityError:  # a concurrent worker inserted the same article: now it exists
             with self.session() as session:
-                return self._record_article(session, source_id, url, extracted, capture_id, seen)
+                return self._record_article(session, source_id, url, extracted, fingerprint, capture_id, seen)
 
     def _record_article(self, session: Session, source_id: int, url: str, extracted: Extracted,
-                        capture_id: int | None, seen: datetime) -> ArticleOutcome:
+                        fingerprint: Fingerprint, capture_id: int | None, seen: datetime) -> ArticleOutcome:
         key = article_url_key(url, extracted.canonical_url)
         page_url = normalise_url(url)
-        digest = content_hash(extracted.text)
         article = session.scalar(select(Article).where(Article.canonical_url == key))
         if article is None:
             article_id = session.scalar(select(ArticleUrl.article_id).where(ArticleUrl.url == page_url))
@@ -226,32 +297,32 @@ class Catalogue:
         if article is not None:
             self._add_urls(session, article.id, {page_url, key})
             article.last_seen = max(article.last_seen, seen)
-            if article.content_hash == digest:
+            if article.content_hash == fingerprint.content_hash:
                 return ArticleOutcome("unchanged", article.id, article.duplicate_of)
             article.versions_count += 1
-            self._set_content(article, extracted, digest, capture_id)
+            self._set_content(article, extracted, fingerprint, capture_id)
             session.add(ArticleVersion(article_id=article.id, version=article.versions_count,
                                        title=extracted.title, text=extracted.text,
-                                       content_hash=digest, capture_id=capture_id, fetched=seen))
+                                       content_hash=fingerprint.content_hash, capture_id=capture_id,
+                                       fetched=seen))
             return ArticleOutcome("updated", article.id, article.duplicate_of)
 
-        original, kind = self._find_original(session, extracted.text, digest)
+        original, kind = self._find_original(session, fingerprint)
         article = Article(source_id=source_id, canonical_url=key, url=url, first_seen=seen,
                           last_seen=seen, versions_count=1,
                           duplicate_of=original, duplicate_kind=kind)
-        self._set_content(article, extracted, digest, capture_id)
+        self._set_content(article, extracted, fingerprint, capture_id)
         session.add(article)
         session.flush()
         session.add(ArticleVersion(article_id=article.id, version=1, title=extracted.title,
-                                   text=extracted.text, content_hash=digest, capture_id=capture_id,
-                                   fetched=seen))
+                                   text=extracted.text, content_hash=fingerprint.content_hash,
+                                   capture_id=capture_id, fetched=seen))
         self._add_urls(session, article.id, {page_url, key})
         return ArticleOutcome("duplicate" if original else "new", article.id, original)
 
     @staticmethod
-    def _set_content(article: Article, extracted: Extracted, digest: str, capture_id: int | None) -> None:
-        hashed = simhash(extracted.text) if extracted.text else None
-        bands = simhash_bands(hashed) if hashed is not None else (None,) * 4
+    def _set_content(article: Article, extracted: Extracted, fingerprint: Fingerprint,
+                     capture_id: int | None) -> None:
         article.title = extracted.title
         article.authors = list(extracted.authors)
         article.published = _parse_date(extracted.published)
@@ -259,24 +330,25 @@ class Catalogue:
         article.sitename = extracted.sitename
         article.description = extracted.description
         article.text = extracted.text
-        article.content_hash = digest
-        article.simhash = hashed
-        article.sim_band0, article.sim_band1, article.sim_band2, article.sim_band3 = bands
+        article.content_hash = fingerprint.content_hash
+        article.simhash = fingerprint.simhash
+        article.sim_band0, article.sim_band1, article.sim_band2, article.sim_band3 = simhash_bands(
+            fingerprint.simhash)
         article.capture_id = capture_id
 
     @staticmethod
-    def _find_original(session: Session, text: str, digest: str) -> tuple[int | None, str | None]:
+    def _find_original(session: Session, fingerprint: Fingerprint) -> tuple[int | None, str | None]:
         """The first article with the same text (exact) or a SimHash neighbour (near)."""
         exact = session.scalar(
-            select(Article.id).where(Article.content_hash == digest, Article.duplicate_of.is_(None))
+            select(Article.id).where(Article.content_hash == fingerprint.content_hash,
+                                     Article.duplicate_of.is_(None))
             .order_by(Article.id).limit(1)
         )
         if exact is not None:
             return exact, "exact"
-        if len(word_tokens(text)) < MIN_NEAR_DUPLICATE_TOKENS:
+        if fingerprint.words < MIN_NEAR_DUPLICATE_TOKENS:
             return None, None
-        hashed = simhash(text)
-        probes = band_probes(hashed)
+        probes = band_probes(fingerprint.simhash)
         candidates = session.execute(
             select(Article.id, Article.simhash).where(
                 Article.duplicate_of.is_(None),
@@ -285,7 +357,7 @@ class Catalogue:
             ).order_by(Article.id)
         )
         for article_id, other in candidates:
-            if other is not None and is_near_duplicate(hashed, other):
+            if other is not None and is_near_duplicate(fingerprint.simhash, other):
                 return article_id, "near"
         return None, None
 

@@ -14,6 +14,7 @@ import hashlib
 import itertools
 import re
 import unicodedata
+from dataclasses import dataclass
 
 SHINGLE_SIZE = 3  # words a shingle: with single words, unrelated articles come within 7
 # bits of each other (common words dominate); 2- to 5-word shingles all keep them 16+ bits
@@ -147,3 +148,16 @@ def band_probes(h: int) -> tuple[tuple[int, ...], ...]:
     probes[3]``, then :func:`is_near_duplicate` on the candidates, finds them all.
     """
     return tuple(tuple(band ^ flip for flip in _BAND_FLIPS) for band in simhash_bands(h))
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What the catalogue compares texts by; computed where the text is extracted, off the crawl's thread."""
+
+    content_hash: str
+    simhash: int
+    words: int  # near-duplicate matching needs MIN_NEAR_DUPLICATE_TOKENS of them
+
+    @classmethod
+    def of(cls, text: str) -> Fingerprint:
+        return cls(content_hash(text), simhash(text), len(word_tokens(text)))

@@ -22,6 +22,7 @@ from charset_normalizer import from_bytes
 from lxml.html import HtmlElement
 from trafilatura import bare_extraction
 from trafilatura.metadata import extract_metadata
+from trafilatura.settings import Document
 from trafilatura.utils import load_html
 from w3lib.encoding import (
     html_body_declared_encoding,
@@ -34,6 +35,7 @@ from w3lib.encoding import (
 # Comments are not the article (F1 0.961 -> 0.967); favor_precision drops the teasers and
 # "related" blocks the balanced mode keeps (-> 0.973); tables stay (without: 0.966).
 TRAFILATURA_OPTIONS = {"include_comments": False, "favor_precision": True, "include_tables": True}
+RECALL_OPTIONS = {"include_comments": False, "favor_recall": True}  # precision found no body
 HEADLINE_SCAN_LINES = 3  # headline, date and byline lines sit in the first three lines
 FURNITURE_MAX_WORDS = 20  # "Read more: <a headline>" fits in 20 words; a real paragraph rarely
 # Below this share of the JSON-LD articleBody's words, trafilatura missed the body (a page
@@ -163,14 +165,12 @@ def extract_article(body: bytes, url: str, content_type: str | None = None) -> E
     if tree is None:
         return None
     structured = _structured_data(tree)
+    says_article = _says_article(tree, structured)
     # No document when trafilatura finds no main text: the metadata alone may still be wanted.
     document = bare_extraction(tree, url=url, with_metadata=True, **TRAFILATURA_OPTIONS)
     document = document or extract_metadata(tree, url)
-    text = _clean_text(document.text or "", *_not_body(tree, document.title))
-    stated_body = _stated_body(structured)
-    if len(_WORD.findall(text)) < STATED_BODY_SHARE * len(_WORD.findall(stated_body)):
-        text = stated_body
-    if len(text) < MIN_ARTICLE_CHARS and not _says_article(tree, structured):
+    text = _body(tree, url, document, structured, says_article)
+    if len(text) < MIN_ARTICLE_CHARS and not says_article:
         return None
     host = urlsplit(url).hostname or ""
     site_names = {_squeezed(document.sitename or ""), _squeezed(host.removeprefix("www."))}
@@ -184,6 +184,25 @@ def extract_article(body: bytes, url: str, content_type: str | None = None) -> E
         canonical_url=_canonical_url(tree, url),
         description=document.description,
     )
+
+
+def _body(
+    tree: HtmlElement, url: str, document: Document, structured: list[dict], says_article: bool
+) -> str:
+    """trafilatura's text without page furniture, or the JSON-LD articleBody where that is fuller."""
+    text = document.text or ""
+    if len(text) < MIN_ARTICLE_CHARS and says_article:
+        # Precision mode may drop a whole body it is unsure of; recall mode finds it again
+        # (on a page that is no article, it would find link lists).
+        second = bare_extraction(tree, url=url, **RECALL_OPTIONS)
+        text = max(text, second.text if second else "", key=len)
+    text = _clean_text(text, *_not_body(tree, document.title))
+    stated = _stated_body(structured)
+    if len(_WORD.findall(text)) < STATED_BODY_SHARE * len(_WORD.findall(stated)):
+        return stated
+    # trafilatura falls back on the JSON-LD body itself, but flattens its paragraphs.
+    same_words = _normalised(text) == _normalised(stated)
+    return stated if same_words and stated.count("\n") > text.count("\n") else text
 
 
 def _structured_data(tree: HtmlElement) -> list[dict]:

@@ -1,8 +1,8 @@
 """Item pipeline: article pages to extracted, deduplicated catalogue entries.
 
-trafilatura is CPU-bound, so extraction runs in a process pool (one worker per core by
-default) while the reactor keeps downloading; the catalogue write that follows is a
-short transaction on the reactor thread.
+trafilatura is CPU-bound, so extraction (and the text fingerprints dedup needs) runs in a
+process pool, one worker per core by default, while the reactor keeps downloading; the
+catalogue write that follows is a short transaction on the reactor thread.
 """
 
 from __future__ import annotations
@@ -18,13 +18,26 @@ from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
 from archive.catalogue import Catalogue
-from archive.extract import extract_article
+from archive.dedup import Fingerprint
+from archive.extract import Extracted, extract_article
 from crawler.context import crawl_context
 
 
+WARM_UP_PAGE = (b"<html lang=en><body><article><p>" + b"A short warm-up paragraph for the extractor. " * 8
+                + b"</p></article></body></html>")
+
+
 def _warm_up() -> None:
-    """Import trafilatura once per worker, not on the first article."""
-    import trafilatura  # noqa: F401
+    """Load trafilatura and the language model once per worker, not on the first article."""
+    extract_article(WARM_UP_PAGE, "http://localhost/warm-up", "text/html; charset=utf-8")
+
+
+def extract_with_fingerprint(body: bytes, url: str, content_type: str | None) -> tuple[Extracted, Fingerprint] | None:
+    """Runs in a worker: the CPU-heavy part of cataloguing, extraction and text fingerprints."""
+    extracted = extract_article(body, url, content_type)
+    if extracted is None or not extracted.text:
+        return None
+    return extracted, Fingerprint.of(extracted.text)
 
 
 class ArticlePipeline:
@@ -45,13 +58,15 @@ class ArticlePipeline:
         return pipeline
 
     async def process_item(self, item: dict[str, Any], spider: Any = None) -> dict[str, Any]:
-        future = self.pool.submit(extract_article, item["body"], item["url"], item["content_type"])
-        extracted = await asyncio.wrap_future(future)
-        if extracted is None or not extracted.text:
+        future = self.pool.submit(extract_with_fingerprint, item["body"], item["url"], item["content_type"])
+        result = await asyncio.wrap_future(future)
+        if result is None:
             self.stats.inc_value("newsarchive/articles_not_extracted")
             return {"url": item["url"], "status": "not-article"}
+        extracted, fingerprint = result
         outcome = self.catalogue.record_article(
-            self.source, item["url"], extracted, capture_id=item["capture_id"], seen=item["fetched"]
+            self.source, item["url"], extracted, capture_id=item["capture_id"], seen=item["fetched"],
+            fingerprint=fingerprint,
         )
         self.stats.inc_value(f"newsarchive/articles_{outcome.status}")
         return {"url": item["url"], "status": outcome.status, "article_id": outcome.article_id}

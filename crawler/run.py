@@ -7,6 +7,7 @@ process: a second crawl needs a new process.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,11 +41,12 @@ def run_crawl(settings: Settings, sources: list[Source], *, progress: bool = Fal
     catalogue = Catalogue(settings.database_url)  # migrate once, before crawlers open it
     catalogue.mark_dead_runs()
     extra = dict(overrides or {})
-    if progress:  # the terminal shows the progress table; the full log goes to a file
-        log_dir = settings.data_dir / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-        extra.setdefault("LOG_FILE", str(log_dir / f"crawl-{stamp}.log"))
+    # Scrapy's full log goes to a file under the data dir; the terminal gets the
+    # progress table and the summary.
+    log_dir = settings.data_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    extra.setdefault("LOG_FILE", str(log_dir / f"crawl-{stamp}-{os.getpid()}.log"))
     process = CrawlerProcess(scrapy_settings(settings, extra), install_root_handler=True)
     crawlers = []
     for source in sources:

@@ -37,13 +37,16 @@ def run_demo(settings: Settings, out: TextIO, port: int = 8765) -> int:
         )
         for name in run.warc_files:
             out.write(f"  WARC: {settings.warc_dir / name}\n")
-    data = f" --data-dir {settings.data_dir}" if str(settings.data_dir) not in ("data", "./data") else ""
-    out.write(
-        "\nNext:\n"
-        f"  newsarchive{data} articles --lang fr            # query the catalogue\n"
-        f"  newsarchive{data} articles --format jsonl       # every field, one JSON object a line\n"
-        f"  newsarchive{data} show {rows[0]['id'] if rows else 1}                      # one article, its versions and captures\n"
-        f"  newsarchive{data} runs                          # crawl history\n"
-        f"  newsarchive{data} demo                          # again: known articles are not re-fetched\n"
-    )
+    prefix = "newsarchive" + (f" --data-dir {settings.data_dir}" if settings.data_dir != Path("data") else "")
+    example_id = rows[0]["id"] if rows else 1
+    out.write("\nNext:\n")
+    for command, why in (
+        ("articles --lang fr", "query the catalogue"),
+        ("articles --format jsonl", "every field, one JSON object a line"),
+        (f"show {example_id}", "one article, its versions and captures"),
+        ("runs", "crawl history"),
+        ("verify", "check every WARC record and catalogue pointer"),
+        ("demo", "again: known articles are not fetched twice"),
+    ):
+        out.write(f"  {prefix} {command:<26} # {why}\n")
     return 0 if runs and all(run.status == "ok" for run in runs) else 1

@@ -8,6 +8,9 @@ Discovery paths, all from ``sources.toml``:
 A URL matching ``allow`` (and no ``deny``) is an article: it is fetched once, archived
 with its page requisites and handed to the pipeline. Articles already in the catalogue
 are not fetched again, except those younger than the source's ``refresh_hours``.
+Navigation requests (robots.txt, feeds, sitemaps, section pages) carry
+``meta["conditional"]``: on a recrawl they are conditional GETs, and a 304 comes back
+with the page as last archived (``crawler/conditional_get.py``), parsed like a fresh one.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -29,18 +33,11 @@ from twisted.python.failure import Failure
 
 from archive.catalogue import utcnow
 from archive.config import Source, load_sources, select_sources
+from archive.rewrite import css_urls, embedded_urls
 from archive.urls import fold_variants, normalise_url, same_site
 from crawler.context import crawl_context
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
-# Tags/attributes whose URLs a page needs to be displayed (replay completeness).
-REQUISITE_XPATH = (
-    "//img/@src | //img/@srcset | //picture/source/@srcset | //video/@poster"
-    " | //link[contains(concat(' ', normalize-space(@rel), ' '), ' stylesheet ')]/@href"
-    " | //link[@rel='preload' or @rel='icon' or @rel='shortcut icon']/@href"
-    " | //script/@src"
-)
-CSS_URL_RE = re.compile(r"""url\(\s*['"]?([^'")\s]+)['"]?\s*\)|@import\s+['"]([^'"]+)['"]""")
 NON_PAGE_EXTENSIONS = (
     ".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".pdf", ".mp3", ".mp4", ".zip", ".css", ".js",
 )
@@ -79,15 +76,13 @@ class NewsSpider(Spider):
             self.skip_urls -= context.catalogue.recent_article_urls(self.source.name, since)
         for host_root in sorted({f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in
                                  (*self.source.start_urls, *self.source.feeds, *self.source.sitemaps)}):
-            yield Request(f"{host_root}/robots.txt", callback=self.parse_robots, priority=30,
-                          errback=self.on_error)
+            yield self.navigation_request(f"{host_root}/robots.txt", self.parse_robots, priority=30)
         for url in self.source.sitemaps:
-            yield Request(url, callback=self.parse_sitemap, priority=20, errback=self.on_error)
+            yield self.navigation_request(url, self.parse_sitemap, priority=20)
         for url in self.source.feeds:
-            yield Request(url, callback=self.parse_feed, priority=20, errback=self.on_error)
+            yield self.navigation_request(url, self.parse_feed, priority=20)
         for url in self.source.start_urls:
-            yield Request(url, callback=self.parse_page, priority=10, errback=self.on_error,
-                          meta={"nav_depth": 0})
+            yield self.navigation_request(url, self.parse_page, priority=10, nav_depth=0)
 
     # --- classification ----------------------------------------------------------------
     def is_article(self, url: str) -> bool:
@@ -115,19 +110,24 @@ class NewsSpider(Spider):
             return None
         return Request(url, callback=self.parse_article, priority=5, errback=self.on_error)
 
+    def navigation_request(self, url: str, callback: Any, priority: int = 0, **meta: Any) -> Request:
+        """A request for robots.txt, a feed, a sitemap or a section page: conditional on recrawls."""
+        return Request(url, callback=callback, priority=priority, errback=self.on_error,
+                       meta={"conditional": True, **meta})
+
     def follow(self, url: str, nav_depth: int) -> Request | None:
         """A request for any discovered URL: article, or navigation page within depth."""
         if self.is_article(url):
             return self.article_request(url)
         if nav_depth > self.settings.getint("NEWSARCHIVE_NAV_DEPTH") or not same_site(url, self.hosts):
             return None
-        return Request(url, callback=self.parse_page, meta={"nav_depth": nav_depth}, errback=self.on_error)
+        return self.navigation_request(url, self.parse_page, nav_depth=nav_depth)
 
     # --- callbacks -----------------------------------------------------------------------
     def parse_robots(self, response: Response) -> Iterator[Request]:
-        for url in sitemap_urls_from_robots(response.text, base_url=response.url):
+        for url in sitemap_urls_from_robots(response.body, base_url=response.url):
             if url not in self.source.sitemaps:
-                yield Request(url, callback=self.parse_sitemap, priority=20, errback=self.on_error)
+                yield self.navigation_request(url, self.parse_sitemap, priority=20)
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         body = response.body
@@ -143,7 +143,7 @@ class NewsSpider(Spider):
             if not loc:
                 continue
             if sitemap.type == "sitemapindex":
-                yield Request(loc, callback=self.parse_sitemap, priority=20, errback=self.on_error)
+                yield self.navigation_request(loc, self.parse_sitemap, priority=20)
             elif (request := self.follow(loc, nav_depth=1)) is not None:
                 yield request
 
@@ -170,8 +170,7 @@ class NewsSpider(Spider):
         depth = response.meta.get("nav_depth", 0)
         yield from self._feed_requests(response)
         for href in response.xpath("//link[@rel='next']/@href | //a[@rel='next']/@href").getall():
-            yield Request(response.urljoin(href), callback=self.parse_page,
-                          meta={"nav_depth": depth}, errback=self.on_error)
+            yield self.navigation_request(response.urljoin(href), self.parse_page, nav_depth=depth)
         for link in self.links.extract_links(response):
             if (request := self.follow(link.url, depth + 1)) is not None:
                 yield request
@@ -196,19 +195,22 @@ class NewsSpider(Spider):
                 yield request
 
     def parse_requisite(self, response: Response) -> Iterator[Request]:
-        """Stylesheets pull in imports, fonts and background images."""
-        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
-        if "css" not in content_type or not isinstance(response, TextResponse):
+        """Stylesheets pull in their imports (and theirs), fonts and images; frames their own requisites."""
+        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1").lower()
+        if not isinstance(response, TextResponse):
             return
-        for match in CSS_URL_RE.finditer(response.text):
-            url = match.group(1) or match.group(2)
-            if not url.startswith("data:"):
-                yield from self._requisite(response.urljoin(url))
+        if "css" in content_type:
+            for url in css_urls(response.text, response.url):
+                yield from self._requisite(url)
+        elif "html" in content_type:  # an <iframe>: replayed inside the page, so archived whole
+            yield from self._requisite_requests(response)
 
     def on_error(self, failure: Failure) -> None:
         """A failed request (HTTP error status, DNS, refused, timeout) is counted by kind; the crawl goes on."""
         if failure.check(HttpError):
             kind = f"http_{failure.value.response.status}"
+        elif failure.check(IgnoreRequest):  # a decision (robots.txt, known article), not an error
+            return
         else:
             kind = failure.type.__name__
         self.crawler.stats.inc_value(f"newsarchive/errors/{kind}")
@@ -220,27 +222,22 @@ class NewsSpider(Spider):
         for href in response.xpath(f"//link[@rel='alternate' and ({types})]/@href").getall():
             url = response.urljoin(href)
             if same_site(url, self.hosts):
-                yield Request(url, callback=self.parse_feed, priority=15, errback=self.on_error)
+                yield self.navigation_request(url, self.parse_feed, priority=15)
 
     def _requisite_requests(self, response: TextResponse) -> Iterable[Request]:
-        for value in response.xpath(REQUISITE_XPATH).getall():
-            for candidate in _srcset_urls(value):
-                yield from self._requisite(response.urljoin(candidate))
+        """What the page loads to display itself: exactly what replay rewrites as embedded resources.
+
+        Images (src, srcset, picture sources, lazy-loading data-src), stylesheets, scripts,
+        fonts and icons (link preload/icon), media, frames, and the url()/@import of inline
+        styles (archive.rewrite.embedded_urls).
+        """
+        for url in embedded_urls(response.text, response.url):
+            yield from self._requisite(url)
 
     def _requisite(self, url: str) -> Iterable[Request]:
         if url.startswith(("http://", "https://")) and same_site(url, self.requisite_hosts):
             yield Request(url, callback=self.parse_requisite, priority=-5, errback=self.on_error,
                           meta={"requisite": True})
-
-
-def _srcset_urls(value: str) -> list[str]:
-    """URLs of a src or srcset attribute ('a.jpg 1x, b.jpg 2x')."""
-    value = value.strip()
-    if not value or value.startswith("data:"):
-        return []
-    if "," not in value and " " not in value:
-        return [value]
-    return [part.split()[0] for part in value.split(",") if part.strip()]
 
 
 def _apply_politeness(crawler: Crawler, source: Source) -> None:
