@@ -47,7 +47,7 @@ def run_crawl(settings: Settings, sources: list[Source], *, progress: bool = Fal
     log_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     extra.setdefault("LOG_FILE", str(log_dir / f"crawl-{stamp}-{os.getpid()}.log"))
-    process = CrawlerProcess(scrapy_settings(settings, extra), install_root_handler=True)
+    process = CrawlerProcess(scrapy_settings(settings, extra))
     crawlers = []
     for source in sources:
         crawler = process.create_crawler(NewsSpider)
