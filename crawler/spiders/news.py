@@ -56,7 +56,8 @@ class NewsSpider(Spider):
         self.hosts = source.domains
         self.requisite_hosts = [*self.hosts, *source.requisite_hosts]
         self.links = LinkExtractor(deny=source.deny, deny_extensions=[e.lstrip(".") for e in NON_PAGE_EXTENSIONS])
-        self.skip_urls: set[str] = set()  # normalised article URLs not to fetch (known, or already queued)
+        self.known_urls: set[str] = set()  # normalised URLs of catalogued articles: not fetched again
+        self.queued_urls: set[str] = set()  # normalised article URLs requested in this run
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, source: Source | str | None = None,
@@ -70,10 +71,10 @@ class NewsSpider(Spider):
 
     async def start(self) -> AsyncIterator[Request]:
         context = crawl_context(self.crawler)
-        self.skip_urls = context.catalogue.known_article_urls(self.source.name)
+        self.known_urls = context.catalogue.known_article_urls(self.source.name)
         if self.source.refresh_hours:
             since = utcnow() - timedelta(hours=self.source.refresh_hours)
-            self.skip_urls -= context.catalogue.recent_article_urls(self.source.name, since)
+            self.known_urls -= context.catalogue.recent_article_urls(self.source.name, since)
         for host_root in sorted({f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in
                                  (*self.source.start_urls, *self.source.feeds, *self.source.sitemaps)}):
             yield self.navigation_request(f"{host_root}/robots.txt", self.parse_robots, priority=30)
@@ -94,12 +95,16 @@ class NewsSpider(Spider):
         return urlsplit(url).path not in ("", "/")
 
     def claim_article(self, url: str) -> bool:
-        """True the first time an article URL is seen; False when known or already queued."""
+        """True the first time an article URL is seen; False when catalogued or already queued."""
         key = fold_variants(normalise_url(url))
-        if key in self.skip_urls:
+        if key in self.known_urls:
+            self.known_urls.discard(key)  # count each known article once per run
+            self.queued_urls.add(key)
             self.crawler.stats.inc_value("newsarchive/articles_skipped_known")
             return False
-        self.skip_urls.add(key)
+        if key in self.queued_urls:
+            return False
+        self.queued_urls.add(key)
         return True
 
     def article_request(self, url: str) -> Request | None:

@@ -1,0 +1,134 @@
+"""WACZ export: the WARC files, their CDXJ index and the list of articles in one file.
+
+A WACZ (Web Archive Collection Zipped, specification 1.1.1) opens as it is in
+ReplayWeb.page and pywb. The layout:
+
+- ``archive/<name>.warc.gz``: the finished WARC files, stored uncompressed in the zip
+  (they are gzipped per record already) so readers reach a record by offset, with an
+  HTTP range request into the zip;
+- ``indexes/index.cdx``: the CDXJ index of those files, sorted, as cdxj-indexer writes it;
+- ``pages/pages.jsonl``: the pages a reader starts from — each catalogued article at its
+  latest capture, with its title;
+- ``datapackage.json``: a Frictionless data package listing every file with its size and
+  sha256 digest; ``datapackage-digest.json`` holds the digest of that, as py-wacz writes it.
+
+Written by hand to the specification rather than with the ``wacz`` package, whose
+dependencies (frictionless and some twenty more) the project does not otherwise need; the
+tests check the result with ``wacz validate``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from sqlalchemy import select
+
+from archive.capture_index import captures_in, cdxj_line
+from archive.catalogue import Catalogue
+from archive.models import Article, Capture
+from archive.warc import WARC_SUFFIX
+
+WACZ_VERSION = "1.1.1"
+INDEX_PATH = "indexes/index.cdx"
+PAGES_PATH = "pages/pages.jsonl"
+COPY_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class WaczReport:
+    """What an export wrote."""
+
+    path: Path
+    warc_files: list[str]
+    captures: int  # lines of the CDXJ index
+    pages: int  # articles listed in pages.jsonl
+    size: int  # bytes of the WACZ file
+
+
+def export_wacz(catalogue: Catalogue, warc_dir: Path, out: Path, *, title: str | None = None) -> WaczReport:
+    """Write the archive in ``warc_dir`` (finished files only) with its index and pages as a WACZ file.
+
+    The file is written beside ``out`` under a temporary name and renamed when complete,
+    so ``out`` is never a partial archive.
+    """
+    warc_dir, out = Path(warc_dir), Path(out)
+    warcs = sorted(p for p in warc_dir.glob(f"*{WARC_SUFFIX}") if p.is_file())
+    if not warcs:
+        raise FileNotFoundError(f"no finished WARC files in {warc_dir}: crawl first, or pass --data-dir")
+    index = sorted(cdxj_line(info) for path in warcs for info in captures_in(path))
+    pages = _pages(catalogue, {p.name for p in warcs})
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    partial = out.with_name(out.name + ".partial")
+    resources = []
+    with zipfile.ZipFile(partial, "w", allowZip64=True) as wacz:
+        for path in warcs:
+            resources.append(_add_file(wacz, f"archive/{path.name}", path))
+        resources.append(_add_bytes(wacz, INDEX_PATH, "".join(index).encode("utf-8")))
+        header = {"format": "json-pages-1.0", "id": "pages", "title": "Articles"}
+        lines = [json.dumps(line, ensure_ascii=False) + "\n" for line in (header, *pages)]
+        resources.append(_add_bytes(wacz, PAGES_PATH, "".join(lines).encode("utf-8")))
+        package = {
+            "profile": "data-package",
+            "resources": resources,
+            "wacz_version": WACZ_VERSION,
+            "title": title or "newsarchive export",
+            "created": created,
+            "modified": created,
+            "software": f"newsarchive {_version()}",
+        }
+        package_bytes = json.dumps(package, indent=2).encode("utf-8")
+        wacz.writestr("datapackage.json", package_bytes, zipfile.ZIP_DEFLATED)
+        digest = {"path": "datapackage.json", "hash": "sha256:" + hashlib.sha256(package_bytes).hexdigest()}
+        wacz.writestr("datapackage-digest.json", json.dumps(digest, indent=2), zipfile.ZIP_DEFLATED)
+    os.replace(partial, out)
+    return WaczReport(out, [p.name for p in warcs], len(index), len(pages), out.stat().st_size)
+
+
+def _pages(catalogue: Catalogue, warc_files: set[str]) -> list[dict[str, str]]:
+    """Each article at its latest capture, if that capture is in the exported files."""
+    with catalogue.session() as session:
+        rows = session.execute(
+            select(Article.id, Article.title, Capture.url, Capture.timestamp, Capture.warc_file)
+            .join(Capture, Capture.id == Article.capture_id).order_by(Article.id)
+        ).all()
+    return [
+        {"id": f"article-{row.id}", "url": row.url, "ts": row.timestamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
+         "title": row.title or row.url}
+        for row in rows if row.warc_file in warc_files
+    ]
+
+
+def _add_file(wacz: zipfile.ZipFile, name: str, path: Path) -> dict[str, object]:
+    """Store a WARC file uncompressed, hashing it on the way."""
+    digest, size = hashlib.sha256(), 0
+    info = zipfile.ZipInfo.from_file(path, name)
+    info.compress_type = zipfile.ZIP_STORED
+    with open(path, "rb") as source, wacz.open(info, "w", force_zip64=True) as target:
+        while chunk := source.read(COPY_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+            target.write(chunk)
+    return _resource(name, digest.hexdigest(), size)
+
+
+def _add_bytes(wacz: zipfile.ZipFile, name: str, data: bytes) -> dict[str, object]:
+    wacz.writestr(name, data, zipfile.ZIP_DEFLATED)
+    return _resource(name, hashlib.sha256(data).hexdigest(), len(data))
+
+
+def _resource(name: str, sha256: str, size: int) -> dict[str, object]:
+    return {"name": Path(name).name.lower(), "path": name, "hash": f"sha256:{sha256}", "bytes": size}
+
+
+def _version() -> str:
+    try:
+        return version("newsarchive")
+    except PackageNotFoundError:  # run from a source tree that was not installed
+        return "unknown"

@@ -1,0 +1,153 @@
+"""Fixtures of the replay tests: one archive made by two real crawls of the replay site, shared by all.
+
+The site (``replay_site.py``) is served on 127.0.0.1 and crawled with ``newsarchive crawl``
+in a subprocess (Twisted's reactor runs once per process); one article is changed
+between the two crawls. The site server is stopped before any test runs, so a replayed
+page that reached for the original host would fail.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from archive.capture_index import timestamp14
+from archive.catalogue import Catalogue
+from archive.models import Capture
+from archive.replay import create_replay_app
+from archive.urls import surt
+from newsarchive.site_server import SiteServer
+from tests.replay.replay_site import (
+    CHANGING,
+    SECOND_VERSION,
+    STORY,
+    ReplaySite,
+    build_replay_site,
+    change_page,
+)
+
+PROJECT = Path(__file__).resolve().parents[2]
+PEERS_VENV = PROJECT / ".venv-pywb"  # pywb, cdxj-indexer and wacz: test peers, never project dependencies
+
+
+def run_cli(workdir: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``newsarchive --data-dir WORKDIR/data --sources WORKDIR/sources.toml ARGS``, in its own process."""
+    return subprocess.run(
+        [sys.executable, "-c", "from newsarchive.cli import main; main()",
+         "--data-dir", str(workdir / "data"), "--sources", str(workdir / "sources.toml"), *args],
+        capture_output=True, text=True, timeout=timeout, cwd=workdir, check=False,
+    )
+
+
+def free_port() -> int:
+    """A loopback port free right now, for a server that cannot be told to take port 0."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def peer_tool(name: str) -> Path:
+    """A command of the interop peers' venv, which scripts/test creates."""
+    tool = PEERS_VENV / "bin" / name
+    if not tool.exists():
+        pytest.fail(f"{tool} is missing: run scripts/test, which creates {PEERS_VENV} with pywb, cdxj-indexer "
+                    "and wacz (they cannot share the project's venv)")
+    return tool
+
+
+@dataclass(frozen=True)
+class ReplayArchive:
+    """The crawled archive and what the tests need to know about it."""
+
+    site: ReplaySite
+    workdir: Path
+    first: str  # 14-digit timestamps of the story's captures in the first and second crawl
+    second: str
+
+    @property
+    def data_dir(self) -> Path:
+        return self.workdir / "data"
+
+    @property
+    def warc_dir(self) -> Path:
+        return self.data_dir / "warcs"
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.data_dir / 'catalogue.sqlite'}"
+
+    def url(self, path: str) -> str:
+        return self.site.base_url + path
+
+    def captures(self, url: str) -> list[Capture]:
+        """The captures of a URL (or a path of the site), oldest first."""
+        url = url if "://" in url else self.url(url)
+        catalogue = Catalogue(self.db_url)
+        try:
+            with catalogue.session() as session:
+                return list(session.scalars(select(Capture).where(Capture.urlkey == surt(url))
+                                            .order_by(Capture.timestamp, Capture.id)))
+        finally:
+            catalogue.close()
+
+
+@pytest.fixture(scope="session")
+def replay_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayArchive]:
+    workdir = tmp_path_factory.mktemp("replay")
+    (workdir / "site").mkdir()
+    with SiteServer(workdir / "site") as server:
+        site = build_replay_site(workdir / "site", server.base_url)
+        (workdir / "sources.toml").write_text(site.sources_toml())
+        for crawl in (1, 2):
+            if crawl == 2:
+                change_page(site.root, SECOND_VERSION)
+                time.sleep(1.0)  # the two crawls' captures a whole second apart, as timestamps count
+            result = run_cli(workdir, "crawl", "--no-progress")
+            if result.returncode != 0:
+                pytest.fail(f"crawl {crawl} of the replay site failed:\n{result.stdout}\n{result.stderr[-3000:]}")
+    archive = ReplayArchive(site, workdir, "", "")
+    stamps = [timestamp14(c.timestamp) for c in archive.captures(STORY)]
+    changing = [timestamp14(c.timestamp) for c in archive.captures(CHANGING)]
+    if len(stamps) != 2 or len(changing) != 2:
+        pytest.fail(f"expected two captures of {STORY} and {CHANGING}, got {stamps} and {changing}")
+    yield ReplayArchive(site, workdir, stamps[0], stamps[1])
+
+
+@pytest.fixture(scope="session")
+def replay_client(replay_archive: ReplayArchive) -> Iterator[TestClient]:
+    """The replay app in-process, redirects not followed."""
+    catalogue = Catalogue(replay_archive.db_url)
+    with TestClient(create_replay_app(catalogue, replay_archive.warc_dir), follow_redirects=False) as client:
+        yield client
+    catalogue.close()
+
+
+@pytest.fixture(scope="session")
+def replay_server(replay_archive: ReplayArchive) -> Iterator[str]:
+    """The replay app served by uvicorn on a free loopback port; yields its base URL."""
+    catalogue = Catalogue(replay_archive.db_url)
+    server = uvicorn.Server(uvicorn.Config(create_replay_app(catalogue, replay_archive.warc_dir), host="127.0.0.1",
+                                           port=0, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, name="replay-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the replay server did not start within 10 s")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=5)
+    catalogue.close()

@@ -1,0 +1,118 @@
+"""Our WARC files, index and WACZ as the reference tools read them: pywb, cdxj-indexer, py-wacz.
+
+The tools live in their own venv (``.venv-pywb``, made by scripts/test): pywb pins
+libraries that would break Scrapy in the project's.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import zipfile
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from archive.capture_index import timestamp14
+from archive.catalogue import Catalogue
+from archive.models import Capture
+from tests.replay.conftest import ReplayArchive, free_port, peer_tool, run_cli
+from tests.replay.replay_site import COPY_OF_LEAD, STORY, STORY_MARKER
+
+COLLECTION = "archive"
+
+
+def raw_get(url: str) -> tuple[int, bytes]:
+    """Status and body as sent (Content-Encoding not undone), following redirects within the server."""
+    with httpx.Client(follow_redirects=True, timeout=30) as client, \
+            client.stream("GET", url, headers={"Accept-Encoding": "gzip"}) as response:
+        return response.status_code, b"".join(response.iter_raw())
+
+
+@pytest.fixture(scope="module")
+def pywb(replay_archive: ReplayArchive, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """pywb's ``wayback`` over a collection made of our WARC files with ``wb-manager``; yields its collection URL."""
+    root = tmp_path_factory.mktemp("pywb")
+    warcs = sorted(str(p) for p in replay_archive.warc_dir.glob("*.warc.gz"))
+    for args in (["init", COLLECTION], ["add", COLLECTION, *warcs]):
+        made = subprocess.run([peer_tool("wb-manager"), *args], cwd=root, capture_output=True, text=True, check=False)
+        assert made.returncode == 0, made.stderr
+    port = free_port()
+    with open(root / "wayback.log", "wb") as log:
+        server = subprocess.Popen([peer_tool("wayback"), "--port", str(port), "--bind", "127.0.0.1"], cwd=root,
+                                  stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(base + "/", timeout=2)
+                break
+            except httpx.TransportError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"pywb did not start: {(root / 'wayback.log').read_text()[-2000:]}")
+                time.sleep(0.2)
+        yield f"{base}/{COLLECTION}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_pywb_serves_our_captures_with_the_payload_we_serve(
+        pywb: str, replay_server: str, replay_archive: ReplayArchive) -> None:
+    revisit_image = next(c for path in ("/media/lead.png", COPY_OF_LEAD)
+                         for c in replay_archive.captures(path)[:1] if c.record_type == "revisit")
+    cases = [
+        (replay_archive.first, replay_archive.url(STORY)),  # a response record, gzip-encoded
+        (replay_archive.second, replay_archive.url(STORY)),  # a revisit of it
+        (timestamp14(revisit_image.timestamp), revisit_image.url),  # a revisit of another URL's image
+        (replay_archive.first, replay_archive.site.cdn_url + "/cdn/photo.png"),
+    ]
+    for timestamp, url in cases:
+        theirs = raw_get(f"{pywb}/{timestamp}id_/{url}")
+        ours = raw_get(f"{replay_server}/web/{timestamp}id_/{url}")
+        assert theirs[0] == ours[0] == 200, url
+        assert theirs[1] == ours[1], url
+
+
+def test_pywb_replays_the_article(pywb: str, replay_archive: ReplayArchive) -> None:
+    # mp_: the page itself, not pywb's frame around it
+    response = httpx.get(f"{pywb}/{replay_archive.first}mp_/{replay_archive.url(STORY)}", follow_redirects=True,
+                         timeout=30)
+    assert response.status_code == 200 and STORY_MARKER in response.text
+
+
+def test_our_cdxj_index_is_cdxj_indexers(replay_archive: ReplayArchive) -> None:
+    ours = replay_archive.workdir / "ours.cdxj"
+    result = run_cli(replay_archive.workdir, "index", "--cdxj", str(ours))
+    assert result.returncode == 0, result.stderr
+    # the crawl indexed every record as the WARC files say: rebuilding changes nothing
+    assert "0 captures added, 0 corrected, 0 removed" in result.stderr
+    warcs = sorted(str(p) for p in replay_archive.warc_dir.glob("*.warc.gz"))
+    theirs = subprocess.run([peer_tool("cdxj-indexer"), "--sort", *warcs], capture_output=True, text=True,
+                            check=True).stdout
+    assert ours.read_text(encoding="utf-8") == theirs  # urlkeys, timestamps, offsets, lengths, digests...
+    catalogue = Catalogue(replay_archive.db_url)
+    with catalogue.session() as session:
+        assert len(theirs.splitlines()) == session.scalar(select(func.count(Capture.id)))
+    catalogue.close()
+
+
+def test_wacz_export_is_valid_for_py_wacz(replay_archive: ReplayArchive) -> None:
+    out = replay_archive.workdir / "export.wacz"
+    result = run_cli(replay_archive.workdir, "export", "--wacz", str(out))
+    assert result.returncode == 0, result.stderr
+    validated = subprocess.run([peer_tool("wacz"), "validate", "-f", str(out)], capture_output=True, text=True,
+                               check=False)
+    assert validated.returncode == 0 and "is valid" in validated.stdout, validated.stdout + validated.stderr
+    with zipfile.ZipFile(out) as wacz:
+        names = wacz.namelist()
+        warcs = [info for info in wacz.infolist() if info.filename.startswith("archive/")]
+        assert {info.filename for info in warcs} == {
+            f"archive/{p.name}" for p in replay_archive.warc_dir.glob("*.warc.gz")}
+        assert all(info.compress_type == zipfile.ZIP_STORED for info in warcs)  # readable by offset
+        assert {"indexes/index.cdx", "pages/pages.jsonl", "datapackage.json", "datapackage-digest.json"} <= set(names)
+        pages = wacz.read("pages/pages.jsonl").decode()
+    assert replay_archive.url(STORY) in pages
