@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -14,12 +15,17 @@ from benchmarks.bench_site import build_bench_site
 from newsarchive.site_server import SiteServer
 from tests.conftest import REDIS_URL
 
-ARTICLES = 60
+ARTICLES = 150
 
 
 def cli(workdir: Path, db: str, *args: str) -> list[str]:
     return [sys.executable, "-c", "from newsarchive.cli import main; main()", "--data-dir", str(workdir),
             "--db", db, "--sources", str(workdir.parent / "sources.toml"), "--redis", REDIS_URL, *args]
+
+
+def start_worker(workdir: Path, db: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(cli(workdir, db, "crawl", "--no-progress"), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
 def test_two_workers_fetch_each_url_once_into_one_catalogue(tmp_path: Path, postgres_url: str) -> None:
@@ -30,11 +36,14 @@ def test_two_workers_fetch_each_url_once_into_one_catalogue(tmp_path: Path, post
         (tmp_path / "sources.toml").write_text(
             '[[source]]\nname = "shared"\n'
             f'start_urls = ["{base}/"]\nfeeds = ["{base}/rss.xml"]\n'
-            "allow = ['/\\d{4}/\\d{2}/\\d{2}/']\nmax_pages = 5000\nconcurrency = 1\ndelay = 0.05\n"
+            "allow = ['/\\d{4}/\\d{2}/\\d{2}/']\nmax_pages = 5000\nconcurrency = 1\ndelay = 0.1\n"
         )
-        workers = [subprocess.Popen(cli(tmp_path / f"worker{n}", postgres_url, "crawl", "--no-progress"),
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                   for n in (1, 2)]
+        workers = [start_worker(tmp_path / "worker1", postgres_url)]
+        frontier = redis.Redis.from_url(REDIS_URL)
+        deadline = time.monotonic() + 60
+        while not frontier.zcard("newsarchive:shared:requests") and time.monotonic() < deadline:
+            time.sleep(0.05)  # the second worker joins a crawl under way, with work left in the queue
+        workers.append(start_worker(tmp_path / "worker2", postgres_url))
         outputs = [worker.communicate(timeout=300) for worker in workers]
         paths = list(server.paths)
     finally:
@@ -48,7 +57,7 @@ def test_two_workers_fetch_each_url_once_into_one_catalogue(tmp_path: Path, post
         cli(tmp_path / "worker1", postgres_url, "runs", "--format", "jsonl"),
         capture_output=True, text=True, check=True).stdout.splitlines()]
     assert len(runs) == 2 and {r["status"] for r in runs} == {"ok"}
-    assert all(r["articles_new"] > 0 for r in runs), "one worker did all the work"
+    assert all(r["articles_new"] > 0 for r in runs), f"one worker did all the work: {runs}"
     assert sum(r["articles_new"] for r in runs) == ARTICLES
     assert all((tmp_path / f"worker{n}" / "warcs").glob("shared-*.warc.gz") for n in (1, 2))
 
