@@ -1,19 +1,56 @@
 """The one query layer over the catalogue: the CLI, the JSON API and the web page call it.
 
-``search_articles`` returns plain dicts (the JSON-lines contract of DESIGN.md), so every
-front end prints the same fields.
+Full-text search (FTS5 on SQLite, ``tsvector`` on PostgreSQL: ``archive.fulltext`` writes
+each), filters, sorting, keyset pagination, highlighted snippets, facet counts and
+streaming exports. Results are plain dicts (the JSON-lines contract of DESIGN.md), so
+every front end prints the same fields.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+import base64
+import binascii
+import json
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    column,
+    exists,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.types import Double, Float
 
 from archive.catalogue import Catalogue
+from archive.fulltext import (
+    Search,
+    SearchSyntaxError,
+    fts5_match,
+    highlighter,
+    mark,
+    parse_search,
+    pg_term_queries,
+    pg_tsquery_text,
+    snippet,
+)
 from archive.models import Article, ArticleUrl, ArticleVersion, Capture, CrawlRun, SourceRow
 from archive.urls import normalise_url
 
@@ -21,86 +58,426 @@ ARTICLE_FIELDS = (
     "id", "url", "canonical_url", "source", "title", "authors", "published", "language", "sitename",
     "text", "first_seen", "last_seen", "warc_file", "warc_offset", "content_hash", "duplicate_of",
 )
+EXTRA_FIELDS = ("description", "duplicate_kind", "versions", "replay_url")
+SNIPPET_FIELDS = ("title_snippet", "snippet")  # HTML: text escaped, matched words in <mark>
+FIELDS = ARTICLE_FIELDS + EXTRA_FIELDS + SNIPPET_FIELDS
+SORTS = ("relevance", "published", "first_seen")
+ORDERS = ("desc", "asc")
+MAX_LIMIT = 1000  # a page; exports stream everything instead
+MAX_ID = 2**31 - 1  # articles.id is an INTEGER: 32 bits on PostgreSQL
+SNIPPET_CHARS = 240  # about three lines of a result list
+
+
+class QueryError(ValueError):
+    """A query that cannot be run; ``field`` names the ArticleQuery field at fault."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+
+
+def _values(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 @dataclass(frozen=True)
 class ArticleQuery:
-    """What to look for; every field optional."""
+    """What to look for; every field optional. Invalid values raise QueryError at creation."""
 
-    text: str | None = None
-    source: str | None = None
-    since: date | None = None
-    until: date | None = None
-    language: str | None = None
-    unique: bool = False
-    limit: int = 50
+    text: str | None = None  # search syntax: archive.fulltext
+    source: str | Sequence[str] | None = None  # any of these sources
+    language: str | Sequence[str] | None = None  # any of these languages
+    since: date | None = None  # published on or after
+    until: date | None = None  # published on or before
+    seen_since: date | None = None  # first seen on or after
+    seen_until: date | None = None  # first seen on or before
+    author: str | None = None  # part of an author's name, any case
+    has_duplicates: bool | None = None  # True: only articles copied elsewhere; False: only the others
+    unique: bool = False  # hide duplicates (articles with duplicate_of set)
+    sort: str | None = None  # relevance, published or first_seen; default relevance with text
+    order: str = "desc"  # of published and first_seen; relevance is always best first
+    limit: int | None = 50  # page size; None: no limit (exports)
+    cursor: str | None = None  # next_cursor of the previous page
+    search: Search | None = field(default=None, init=False, repr=False, compare=False)
+    position: tuple[Any, int] | None = field(default=None, init=False, repr=False, compare=False)  # the cursor's
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen: normalised values are set once, here
+        set_(self, "source", _values(self.source))
+        set_(self, "language", _values(self.language))
+        # PostgreSQL refuses NUL in text: say so here rather than fail in the database
+        for name, values in (("text", [self.text]), ("author", [self.author]), ("cursor", [self.cursor]),
+                             ("source", self.source), ("language", self.language)):
+            if any("\x00" in (value or "") for value in values):
+                raise QueryError(name, f"{name} contains a NUL character")
+        if self.text and self.text.strip():
+            try:
+                set_(self, "search", parse_search(self.text))
+            except SearchSyntaxError as exc:
+                raise QueryError("text", str(exc)) from None
+        sort = self.sort or ("relevance" if self.search else "published")
+        if sort not in SORTS:
+            raise QueryError("sort", f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+        if sort == "relevance" and not self.search:
+            raise QueryError("sort", "sorting by relevance needs a search text")
+        set_(self, "sort", sort)
+        if self.order not in ORDERS:
+            raise QueryError("order", f"order must be desc or asc, not {self.order!r}")
+        if self.limit is not None and not 1 <= self.limit <= MAX_LIMIT:
+            raise QueryError("limit", f"limit must be between 1 and {MAX_LIMIT}")
+        for low, high in (("since", "until"), ("seen_since", "seen_until")):
+            if getattr(self, low) and getattr(self, high) and getattr(self, low) > getattr(self, high):
+                raise QueryError(low, f"{low} ({getattr(self, low)}) is after {high} ({getattr(self, high)})")
+        if self.cursor:
+            set_(self, "position", _decode_cursor(self.cursor, sort, self.order))
 
 
-def _article_select() -> Select:
-    return (
-        select(Article, SourceRow.name, Capture.warc_file, Capture.warc_offset)
-        .join(SourceRow, SourceRow.id == Article.source_id)
-        .outerjoin(Capture, Capture.id == Article.capture_id)
-    )
+@dataclass(frozen=True)
+class ArticlePage:
+    """One page of results and the cursor of the next one (None on the last page)."""
+
+    articles: list[dict[str, Any]]
+    next_cursor: str | None
 
 
-def article_dict(article: Article, source: str, warc_file: str | None, warc_offset: int | None) -> dict[str, Any]:
-    """An article as the JSON-lines contract spells it."""
+# --- how a query becomes SQL ----------------------------------------------------------------
+_ARTICLE_COLUMNS = (
+    Article.id, Article.url, Article.canonical_url, SourceRow.name.label("source"), Article.title,
+    Article.authors, Article.published, Article.language, Article.sitename, Article.description,
+    Article.text, Article.first_seen, Article.last_seen, Capture.warc_file, Capture.warc_offset,
+    Capture.timestamp.label("capture_time"), Capture.url.label("capture_url"), Article.content_hash,
+    Article.duplicate_of, Article.duplicate_kind, Article.versions_count,
+)
+_FTS = table("articles_fts", column("rowid"))
+_FTS_TABLE = literal_column("articles_fts")
+_SEARCH_VECTOR = literal_column("articles.search_vector")
+BM25_WEIGHTS = (10.0, 5.0, 1.0)  # title, description, text: a word in the title says more
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The FROM, WHERE and sort key of a query on one database."""
+
+    query: ArticleQuery
+    dialect: str
+    where: tuple[ColumnElement, ...]
+    match: ColumnElement | None  # the search text's condition
+    rank: ColumnElement | None  # ascending = more relevant
+
+    def select(self, *columns: Any) -> Select:
+        statement = select(*columns)
+        if self.query.search and self.dialect == "sqlite":
+            statement = statement.select_from(_FTS).join(Article, Article.id == _FTS.c.rowid)
+        return statement.where(*self.where)
+
+    def key(self) -> tuple[ColumnElement, bool, bool]:
+        """(sort key, key descending, id descending)."""
+        if self.query.sort == "relevance":
+            return self.rank, False, True  # type: ignore[return-value]
+        descending = self.query.order == "desc"
+        return (Article.published if self.query.sort == "published" else Article.first_seen), descending, descending
+
+    def order_by(self) -> tuple[ColumnElement, ...]:
+        key, key_desc, id_desc = self.key()
+        key_order = key.desc() if key_desc else key.asc()
+        if self.query.sort == "published" and self.dialect == "postgresql":
+            # An undated article counts as the oldest, SQLite's own order and that of the
+            # (published DESC NULLS LAST) indexes, which read backwards give the other way.
+            key_order = key_order.nulls_last() if key_desc else key_order.nulls_first()
+        return key_order, Article.id.desc() if id_desc else Article.id.asc()
+
+    def after(self) -> ColumnElement:
+        """Rows after the cursor's (key, id) in this order: keyset pagination."""
+        key_value, id_value = self.query.position  # type: ignore[misc]
+        key, key_desc, id_desc = self.key()
+        id_beyond = Article.id < id_value if id_desc else Article.id > id_value
+        nullable = self.query.sort == "published"  # undated articles: last newest first, first oldest first
+        if key_value is None:
+            undated = and_(key.is_(None), id_beyond)
+            return undated if key_desc else or_(undated, key.is_not(None))
+        bound = bindparam(None, key_value, type_=key.type)
+        condition = or_(key < bound if key_desc else key > bound, and_(key == bound, id_beyond))
+        return or_(condition, key.is_(None)) if nullable and key_desc else condition
+
+
+# The text-search configurations the articles were indexed with: one index probe per
+# language (a loose index scan); the NULL that ends the walk stands for articles without
+# a language, indexed with newsarchive_simple.
+_PRESENT_CONFIGS = text("""
+    WITH RECURSIVE present(language) AS (
+        SELECT min(language) FROM articles
+        UNION ALL
+        SELECT (SELECT min(language) FROM articles WHERE language > present.language)
+        FROM present WHERE present.language IS NOT NULL)
+    SELECT DISTINCT newsarchive_ts_config(language)::text FROM present""")
+_LANGUAGE_CONFIGS = text(
+    "SELECT DISTINCT newsarchive_ts_config(language)::text FROM unnest(CAST(:languages AS text[])) AS language")
+
+
+def _plan(session: Session, query: ArticleQuery) -> _Plan:
+    dialect = session.get_bind().dialect.name
+    where: list[ColumnElement] = []
+    match = rank = None
+    if query.search:
+        if dialect == "sqlite":
+            match = _FTS_TABLE.op("MATCH")(fts5_match(query.search))
+            rank = type_coerce(func.bm25(_FTS_TABLE, *BM25_WEIGHTS), Float)
+        else:
+            # PostgreSQL indexed each article with its language's configuration: parse the
+            # search with those of the languages searched, or of every language there is.
+            configs = session.scalars(_LANGUAGE_CONFIGS, {"languages": list(query.language)}) \
+                if query.language else session.scalars(_PRESENT_CONFIGS)
+            parsed = _pg_tsquery_text(session, query.search, tuple(sorted(configs)))
+            tsquery = cast(bindparam(None, parsed or "", type_=String), TSQUERY)
+            match = _SEARCH_VECTOR.op("@@")(tsquery) if parsed else false()  # only stop words: no match
+            # ts_rank is a real; as a double, its text round-trips exactly through a cursor
+            rank = -cast(func.ts_rank(_SEARCH_VECTOR, tsquery), Double)
+        where.append(match)
+    if query.source:
+        # ids, not a subquery: the planner then knows how big each source is
+        source_ids = session.scalars(select(SourceRow.id).where(SourceRow.name.in_(query.source))).all()
+        where.append(Article.source_id.in_(source_ids))
+    if query.language:
+        where.append(Article.language.in_(query.language))
+    if query.since:
+        where.append(Article.published >= query.since)
+    if query.until:
+        where.append(Article.published <= query.until)
+    if query.seen_since:
+        where.append(Article.first_seen >= datetime.combine(query.seen_since, time()))
+    if query.seen_until:
+        where.append(Article.first_seen < datetime.combine(query.seen_until + timedelta(days=1), time()))
+    if query.author:
+        where.append(_author_matches(dialect, query.author))
+    if query.has_duplicates is not None:
+        copy = aliased(Article)
+        copied = exists().where(copy.duplicate_of == Article.id)
+        where.append(copied if query.has_duplicates else ~copied)
+    if query.unique:
+        where.append(Article.duplicate_of.is_(None))
+    return _Plan(query, dialect, tuple(where), match, rank)
+
+
+def _pg_tsquery_text(session: Session, search: Search, configs: tuple[str, ...]) -> str | None:
+    """The search as a constant tsquery: every term parsed by PostgreSQL in one round trip.
+
+    A constant (not an expression) lets the planner use its statistics of each word, and
+    so choose between the full-text index and a walk of the newest articles.
+    """
+    terms = list(dict.fromkeys(t for clause in search.clauses for t in (*clause.include, *clause.exclude)))
+    queries = [pg_term_queries(term, configs) for term in terms]
+    row = iter(session.execute(select(*(cast(q, String) for qs in queries for q in qs))).one())
+    parsed = {term: [next(row) for _ in qs] for term, qs in zip(terms, queries, strict=True)}
+    return pg_tsquery_text(search, parsed)
+
+
+def _author_matches(dialect: str, name: str) -> ColumnElement:
+    """Some author's name contains ``name``, any case (authors is a JSON list of names)."""
+    pattern = "%" + name.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    if dialect == "sqlite":
+        each = func.json_each(Article.authors).table_valued("value")
+    else:
+        each = func.json_array_elements_text(Article.authors).table_valued("value")
+    return exists(select(1).select_from(each).where(func.lower(each.c.value).like(pattern, escape="\\")))
+
+
+def _encode_cursor(query: ArticleQuery, key: Any, article_id: int) -> str:
+    if isinstance(key, date | datetime):
+        key = key.isoformat()
+    raw = json.dumps([query.sort, query.order, key, article_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, query_sort: str, query_order: str) -> tuple[Any, int]:
+    """(key, id) from a cursor made for this sort; QueryError for anything else."""
+    try:
+        sort, order, key, article_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if (sort, order) != (query_sort, query_order) and not (sort == query_sort == "relevance"):
+            raise QueryError("cursor", "this cursor belongs to another sort order: start from the first page")
+        if not isinstance(article_id, int) or isinstance(article_id, bool) or not 0 <= article_id <= MAX_ID:
+            raise TypeError(article_id)
+        if sort == "relevance":
+            return float(key), article_id
+        if key is None:
+            return None, article_id
+        if sort == "published":
+            return date.fromisoformat(key), article_id
+        return datetime.fromisoformat(key).replace(tzinfo=None), article_id
+    except QueryError:
+        raise
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, OverflowError):
+        raise QueryError("cursor", "not a cursor this API handed out: start from the first page") from None
+
+
+# --- results --------------------------------------------------------------------------------
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() + "Z" if moment else None
+
+
+def replay_path(url: str, timestamp: datetime) -> str:
+    """Where the replay server shows a capture (DESIGN.md's wayback scheme)."""
+    return f"/web/{timestamp.strftime('%Y%m%d%H%M%S')}/{url}"
+
+
+def article_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An article as the JSON-lines contract spells it, from a row of _ARTICLE_COLUMNS."""
     return {
-        "id": article.id,
-        "url": article.url,
-        "canonical_url": article.canonical_url,
-        "source": source,
-        "title": article.title,
-        "authors": list(article.authors or []),
-        "published": article.published.isoformat() if article.published else None,
-        "language": article.language,
-        "sitename": article.sitename,
-        "description": article.description,
-        "text": article.text,
-        "first_seen": article.first_seen.isoformat() + "Z",
-        "last_seen": article.last_seen.isoformat() + "Z",
-        "warc_file": warc_file,
-        "warc_offset": warc_offset,
-        "content_hash": article.content_hash,
-        "duplicate_of": article.duplicate_of,
-        "duplicate_kind": article.duplicate_kind,
-        "versions": article.versions_count,
+        "id": row["id"],
+        "url": row["url"],
+        "canonical_url": row["canonical_url"],
+        "source": row["source"],
+        "title": row["title"],
+        "authors": list(row["authors"] or []),
+        "published": row["published"].isoformat() if row["published"] else None,
+        "language": row["language"],
+        "sitename": row["sitename"],
+        "text": row["text"],
+        "first_seen": _iso(row["first_seen"]),
+        "last_seen": _iso(row["last_seen"]),
+        "warc_file": row["warc_file"],
+        "warc_offset": row["warc_offset"],
+        "content_hash": row["content_hash"],
+        "duplicate_of": row["duplicate_of"],
+        "description": row["description"],
+        "duplicate_kind": row["duplicate_kind"],
+        "versions": row["versions_count"],
+        "replay_url": replay_path(row["capture_url"], row["capture_time"]) if row["capture_time"] else None,
     }
 
 
-def search_articles(catalogue: Catalogue, query: ArticleQuery) -> list[dict[str, Any]]:
-    """Articles matching the query, newest first."""
-    statement = _article_select()
-    if query.text:
-        pattern = f"%{query.text}%"
-        statement = statement.where(or_(Article.title.ilike(pattern), Article.text.ilike(pattern)))
-    if query.source:
-        statement = statement.where(SourceRow.name == query.source)
-    if query.language:
-        statement = statement.where(Article.language == query.language)
-    if query.since:
-        statement = statement.where(Article.published >= query.since)
-    if query.until:
-        statement = statement.where(Article.published <= query.until)
-    if query.unique:
-        statement = statement.where(Article.duplicate_of.is_(None))
-    statement = statement.order_by(Article.published.desc().nulls_last(), Article.id.desc()).limit(query.limit)
+def _article_select(plan: _Plan, *extra: Any) -> Select:
+    return (plan.select(*_ARTICLE_COLUMNS, *extra)
+            .join(SourceRow, SourceRow.id == Article.source_id)
+            .outerjoin(Capture, Capture.id == Article.capture_id))
+
+
+def search_page(catalogue: Catalogue, query: ArticleQuery) -> ArticlePage:
+    """One page of the articles matching the query, with snippets and the next page's cursor."""
     with catalogue.session() as session:
-        return [article_dict(*row) for row in session.execute(statement)]
+        plan = _plan(session, query)
+        statement = _article_select(plan, plan.key()[0].label("sort_key")).order_by(*plan.order_by())
+        if query.cursor:
+            statement = statement.where(plan.after())
+        if query.limit is not None:
+            statement = statement.limit(query.limit + 1)  # one more tells whether a next page exists
+        rows = session.execute(statement).mappings().all()
+    more = query.limit is not None and len(rows) > query.limit
+    rows = rows[:query.limit]
+    pattern = highlighter(query.search) if query.search else None
+    articles = [
+        article_dict(row) | {
+            "title_snippet": mark(row["title"] or "", pattern),
+            # a search shows where it matched; a listing, the gist: the description when there is one
+            "snippet": snippet(row["text"] if pattern else row["description"] or row["text"] or "", pattern,
+                               SNIPPET_CHARS),
+        }
+        for row in rows
+    ]
+    next_cursor = _encode_cursor(query, rows[-1]["sort_key"], rows[-1]["id"]) if more else None
+    return ArticlePage(articles, next_cursor)
 
 
+def search_articles(catalogue: Catalogue, query: ArticleQuery) -> list[dict[str, Any]]:
+    """The articles of the query's first page (or of its cursor's page)."""
+    return search_page(catalogue, query).articles
+
+
+def iter_articles(catalogue: Catalogue, query: ArticleQuery) -> Iterator[dict[str, Any]]:
+    """Every matching article in the query's order, streamed: exports of any size in bounded memory."""
+    with catalogue.session() as session:
+        plan = _plan(session, query)
+        statement = _article_select(plan).order_by(*plan.order_by())
+        if query.cursor:
+            statement = statement.where(plan.after())
+        if query.limit is not None:
+            statement = statement.limit(query.limit)
+        # Core rows (the ORM's per-row work buys nothing here); yield_per: a server-side
+        # cursor on PostgreSQL, batches of rows rather than all of them.
+        rows = session.connection().execution_options(yield_per=1000).execute(statement).mappings()
+        for row in rows:
+            yield article_dict(row)
+
+
+def project(article: dict[str, Any], fields: Sequence[str] | None) -> dict[str, Any]:
+    """Only ``fields`` of an article, in that order (all when None)."""
+    return article if not fields else {name: article.get(name) for name in fields}
+
+
+def check_fields(fields: Sequence[str], allowed: Sequence[str] = FIELDS) -> tuple[str, ...]:
+    """The field names, or QueryError naming the unknown ones and the known ones."""
+    unknown = [name for name in fields if name not in allowed]
+    if unknown:
+        raise QueryError("fields", f"unknown field(s) {', '.join(unknown)}; fields are: {', '.join(allowed)}")
+    return tuple(fields)
+
+
+# --- facets and statistics ----------------------------------------------------------------
+def facet_counts(catalogue: Catalogue, query: ArticleQuery) -> dict[str, Any]:
+    """Counts of the matching articles per source, language and day, and per day and source.
+
+    One grouped scan of the matches (an index-only scan without a search text) gives all
+    of them, so a page's facets and chart cost one query.
+    """
+    groups = (Article.published, Article.source_id, Article.language)
+    with catalogue.session() as session:
+        statement = _plan(session, query).select(*groups, func.count()).group_by(*groups)
+        rows = session.connection().execute(statement).all()  # Core rows: thousands of groups
+        names = dict(session.execute(select(SourceRow.id, SourceRow.name)).all())
+    sources, languages, days, by_day_source = Counter(), Counter(), Counter(), Counter()
+    for published, source_id, language, count in rows:
+        sources[names[source_id]] += count
+        languages[language or "unknown"] += count
+        if published is not None:
+            days[published] += count
+            by_day_source[published, names[source_id]] += count
+    return {
+        "total": sum(sources.values()),
+        "undated": sum(sources.values()) - sum(days.values()),
+        "sources": [{"value": k, "count": v} for k, v in sorted(sources.items(), key=lambda i: (-i[1], i[0]))],
+        "languages": [{"value": k, "count": v} for k, v in sorted(languages.items(), key=lambda i: (-i[1], i[0]))],
+        "days": [{"day": d.isoformat(), "count": n} for d, n in sorted(days.items())],
+        "by_day_source": [{"day": d.isoformat(), "source": s, "count": n}
+                          for (d, s), n in sorted(by_day_source.items())],
+    }
+
+
+def list_sources(catalogue: Catalogue) -> list[dict[str, Any]]:
+    """Every source with its article count, first and last article seen, and latest run."""
+    articles = (select(Article.source_id, func.count().label("articles"),
+                       func.min(Article.first_seen).label("first_seen"),
+                       func.max(Article.last_seen).label("last_seen"))
+                .group_by(Article.source_id).subquery())
+    latest = (select(CrawlRun.source_id, func.max(CrawlRun.id).label("run_id"))
+              .group_by(CrawlRun.source_id).subquery())
+    statement = (select(SourceRow.name, articles.c.articles, articles.c.first_seen, articles.c.last_seen,
+                        CrawlRun)
+                 .outerjoin(articles, articles.c.source_id == SourceRow.id)
+                 .outerjoin(latest, latest.c.source_id == SourceRow.id)
+                 .outerjoin(CrawlRun, CrawlRun.id == latest.c.run_id)
+                 .order_by(SourceRow.name))
+    with catalogue.session() as session:
+        return [
+            {"name": name, "articles": count or 0, "first_seen": _iso(first), "last_seen": _iso(last),
+             "last_run": run_dict(run, name) if run else None}
+            for name, count, first, last, run in session.execute(statement)
+        ]
+
+
+# --- one article, runs ----------------------------------------------------------------------
 def get_article(catalogue: Catalogue, ref: str | int) -> dict[str, Any] | None:
-    """One article by id or by any URL it was seen at, with its versions, URLs and captures."""
+    """One article by id or by any URL it was seen at, with its URLs, versions, duplicates, captures."""
     with catalogue.session() as session:
         article_id = _resolve(session, ref)
         if article_id is None:
             return None
-        row = session.execute(_article_select().where(Article.id == article_id)).one()
-        result = article_dict(*row)
+        plan = _plan(session, ArticleQuery())
+        result = article_dict(session.execute(_article_select(plan).where(Article.id == article_id))
+                              .mappings().one())
         result["urls"] = sorted(session.scalars(select(ArticleUrl.url).where(ArticleUrl.article_id == article_id)))
         result["versions"] = [
-            {"version": v.version, "title": v.title, "fetched": v.fetched.isoformat() + "Z",
+            {"version": v.version, "title": v.title, "fetched": _iso(v.fetched),
              "content_hash": v.content_hash, "text": v.text, "capture_id": v.capture_id}
             for v in session.scalars(select(ArticleVersion).where(ArticleVersion.article_id == article_id)
                                      .order_by(ArticleVersion.version))
@@ -111,18 +488,25 @@ def get_article(catalogue: Catalogue, ref: str | int) -> dict[str, Any] | None:
             .where(version_capture.article_id == article_id).order_by(Capture.timestamp)
         )
         result["captures"] = [
-            {"id": c.id, "url": c.url, "timestamp": c.timestamp.isoformat() + "Z", "status": c.status,
+            {"id": c.id, "url": c.url, "timestamp": _iso(c.timestamp), "status": c.status,
              "record_type": c.record_type, "warc_file": c.warc_file, "warc_offset": c.warc_offset,
-             "warc_length": c.warc_length, "payload_digest": c.payload_digest}
+             "warc_length": c.warc_length, "payload_digest": c.payload_digest,
+             "replay_url": replay_path(c.url, c.timestamp)}
             for c in captures
         ]
-        result["duplicates"] = list(session.scalars(select(Article.id).where(Article.duplicate_of == article_id)))
+        copies = session.execute(
+            select(Article.id, Article.url, SourceRow.name, Article.title, Article.duplicate_kind)
+            .join(SourceRow, SourceRow.id == Article.source_id)
+            .where(Article.duplicate_of == article_id).order_by(Article.id)
+        )
+        result["duplicates"] = [{"id": i, "url": u, "source": s, "title": t, "kind": k} for i, u, s, t, k in copies]
         return result
 
 
 def _resolve(session: Session, ref: str | int) -> int | None:
     if isinstance(ref, int) or str(ref).isdigit():
-        return session.scalar(select(Article.id).where(Article.id == int(ref)))
+        number = int(ref)
+        return session.scalar(select(Article.id).where(Article.id == number)) if number <= MAX_ID else None
     found = session.scalar(select(Article.id).where(Article.canonical_url == ref))
     if found is None:
         found = session.scalar(select(ArticleUrl.article_id).where(ArticleUrl.url == normalise_url(str(ref))))
@@ -135,9 +519,10 @@ def run_dict(run: CrawlRun, source: str) -> dict[str, Any]:
         "id": run.id,
         "source": source,
         "status": run.status,
-        "started": run.started.isoformat() + "Z",
-        "finished": run.finished.isoformat() + "Z" if run.finished else None,
+        "started": _iso(run.started),
+        "finished": _iso(run.finished),
         "pages": run.pages,
+        "not_modified": run.not_modified,
         "bytes": run.bytes,
         "articles_new": run.articles_new,
         "articles_updated": run.articles_updated,
@@ -145,6 +530,7 @@ def run_dict(run: CrawlRun, source: str) -> dict[str, Any]:
         "errors": run.errors,
         "error_kinds": run.error_kinds or {},
         "warc_files": list(run.warc_files or []),
+        "message": run.message,
     }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -10,6 +9,8 @@ from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
+
+from archive.exports import csv_lines
 
 FORMATS = ("table", "json", "jsonl", "csv")
 
@@ -22,6 +23,8 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, list):
         return "; ".join(str(v) for v in value)
+    if isinstance(value, dict):  # counts by kind: "http_404: 2; TimeoutError: 1"
+        return "; ".join(f"{k}: {v}" for k, v in value.items())
     return str(value)
 
 
@@ -40,11 +43,7 @@ def write_rows(rows: Iterable[dict[str, Any]], fmt: str, out: TextIO, *,
         json.dump(list(rows), out, ensure_ascii=False, indent=2)
         out.write("\n")
     elif fmt == "csv":
-        rows = list(rows)
-        if rows:
-            writer = csv.DictWriter(out, fieldnames=list(rows[0]), extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
+        out.writelines(csv_lines(rows))  # streamed: `articles --all --format csv` exports any size
     else:
         table = Table(title=title, header_style="bold")
         for field in table_fields:

@@ -7,6 +7,17 @@ from archive.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+# Made by 0002_fulltext in SQL that no model declares (FTS5 tables, the tsvector column, its
+# indexes): autogenerate must not offer to drop them.
+FULLTEXT_OBJECTS = frozenset({
+    "articles_fts", "articles_fts_content", "articles_fts_data", "articles_fts_idx", "articles_fts_docsize",
+    "articles_fts_config", "search_vector", "ix_articles_search_vector", "ix_articles_source_published",
+    "ix_articles_source_first_seen", "ix_articles_published_id", "ix_articles_facets",
+})
+
+
+def include_name(name: str | None, type_: str, parent_names: dict) -> bool:  # type: ignore[type-arg]
+    return name not in FULLTEXT_OBJECTS
 
 
 def run_migrations_online() -> None:
@@ -22,7 +33,8 @@ def run_migrations_online() -> None:
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
     # render_as_batch: SQLite can only ALTER tables by copying them, which batch mode does.
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                      include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
 

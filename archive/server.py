@@ -1,0 +1,38 @@
+"""The one web application: JSON API, web page and replay.
+
+``newsarchive serve`` and ``newsarchive replay`` both run ``create_app``, so an article's
+page and its archived copy are served together and link to each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount
+
+from archive.api import api_routes
+from archive.catalogue import Catalogue
+from archive.config import Settings
+from archive.replay import replay_routes
+from archive.webui import web_routes
+
+
+def create_app(settings: Settings) -> Starlette:
+    """API at /api, replay at /web and /cdx, web page at /: built once from the settings."""
+    catalogue = Catalogue(settings.database_url)
+    routes: list[BaseRoute] = [
+        Mount("/api", routes=api_routes(catalogue)),
+        *replay_routes(catalogue, settings.warc_dir),
+        *web_routes(catalogue),
+    ]
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        catalogue.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.catalogue = catalogue
+    return app
