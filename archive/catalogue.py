@@ -8,6 +8,7 @@ replay and the CLI.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 from collections.abc import Iterator
@@ -85,12 +86,34 @@ def create_catalogue_engine(url: str) -> Engine:
     return engine
 
 
+MIGRATION_LOCK_ID = 0x6E657773  # PostgreSQL advisory lock key ("news"): one migrator at a time
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """Serialise schema upgrades of processes that open a new catalogue at the same moment."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK_ID})")
+            try:
+                yield
+            finally:
+                connection.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})")
+                connection.commit()
+    elif engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        with open(f"{engine.url.database}.migrate-lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+    else:
+        yield
+
+
 def upgrade_schema(engine: Engine) -> None:
-    """Bring the database to the newest Alembic revision (idempotent)."""
+    """Bring the database to the newest Alembic revision (idempotent, safe to race)."""
     logging.getLogger("alembic").setLevel(logging.WARNING)  # no banner on every open
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    with _migration_lock(engine), engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -24,11 +24,20 @@ class ConfigError(ValueError):
 DEFAULT_DATA_DIR = "./data"  # relative to where newsarchive is run, like git's work tree
 DEFAULT_SOURCES_FILE = "./sources.toml"
 WARC_MAX_SIZE = 1_000_000_000  # DESIGN.md: roll WARC files at 1 GB (compressed bytes)
-USER_AGENT = "newsarchive/0.1 (+https://github.com/newsarchive/newsarchive; web archiving crawler)"
+USER_AGENT = "newsarchive/0.1 (news web archive crawler)"  # honest and stable: sites can allow or block it
 DEFAULT_MAX_PAGES = 500  # per source and run: a news site's fresh pages fit easily
 DEFAULT_CONCURRENCY = 4  # requests per host at once; gentle for small newsroom servers
 DEFAULT_DELAY = 1.0  # seconds between requests to a host; AutoThrottle adapts above it
 DOWNLOAD_MAXSIZE = 50 * 1024 * 1024  # a news page, image or feed above 50 MB is not news
+
+# The scheduler (`newsarchive schedule run`); its command-line options override these.
+CRAWL_TIME_LIMIT = 3600.0  # seconds; max_pages = 500 at delay 1 s takes about 10 minutes: 6x that is a hang
+CRAWL_STOP_GRACE = 60.0  # seconds from SIGTERM to SIGKILL: Scrapy lets in-flight downloads end
+#                          (DOWNLOAD_TIMEOUT 30 s), then closes its WARC file and records the run
+MISFIRE_GRACE = 6 * 3600  # seconds a slot may be late (scheduler down) and still run, once (coalesced);
+#                           later than that, wait for the next slot: a daily crawl survives a short outage
+MAX_CONCURRENT_CRAWLS = 4  # crawl processes at once; each runs its own pool of extraction workers
+WATCH_INTERVAL = 2.0  # seconds between looks at the sources file and at pending signals
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,30 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
 @dataclass(frozen=True)
+class SchedulerSettings:
+    """How `newsarchive schedule run` runs crawls; the defaults above say why they are what they are."""
+
+    crawl_time_limit: float = CRAWL_TIME_LIMIT
+    stop_grace: float = CRAWL_STOP_GRACE
+    misfire_grace: int = MISFIRE_GRACE
+    max_crawls: int = MAX_CONCURRENT_CRAWLS
+    watch_interval: float = WATCH_INTERVAL
+
+
+def cron_trigger(expression: str) -> CronTrigger:
+    """The trigger of a ``schedule``: five crontab fields, or six with seconds first.
+
+    Raises ValueError on a bad expression.
+    """
+    fields = expression.split()
+    if len(fields) != 6:
+        return CronTrigger.from_crontab(expression)
+    second, minute, hour, day, month, day_of_week = fields
+    return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month,
+                       day_of_week=day_of_week)
+
+
+@dataclass(frozen=True)
 class Source:
     """One news site to crawl, as written in ``sources.toml``."""
 
@@ -80,7 +113,7 @@ class Source:
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
     language: str | None = None
-    schedule: str | None = None
+    schedule: str | None = None  # cron for the scheduler: crontab's five fields, or six with seconds first
     max_pages: int = DEFAULT_MAX_PAGES
     concurrency: int = DEFAULT_CONCURRENCY
     delay: float = DEFAULT_DELAY
@@ -149,7 +182,7 @@ def _source_from_table(table: dict[str, Any], where: str) -> Source:
         values[key] = table.get(key)
     if values["schedule"]:
         try:
-            CronTrigger.from_crontab(values["schedule"])
+            cron_trigger(values["schedule"])
         except ValueError as exc:
             raise fail("schedule", f"bad cron expression {values['schedule']!r}: {exc}") from None
     return Source(**values)

@@ -49,6 +49,7 @@ class CrawlRun(Base):
     finished: Mapped[datetime | None] = mapped_column(DateTime)
     pid: Mapped[int | None] = mapped_column(Integer)  # lets a later run tell a dead "running" run
     pages: Mapped[int] = mapped_column(Integer, default=0)
+    not_modified: Mapped[int] = mapped_column(Integer, default=0)  # 304s to conditional GETs
     bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     articles_new: Mapped[int] = mapped_column(Integer, default=0)
     articles_updated: Mapped[int] = mapped_column(Integer, default=0)

@@ -17,6 +17,7 @@ from scrapy.settings import Settings as ScrapySettings
 from archive.catalogue import Catalogue
 from archive.config import Settings, Source
 from archive.models import CrawlRun
+from crawler.frontier import frontier_settings
 from crawler.progress import CrawlProgress
 from crawler.spiders.news import NewsSpider
 
@@ -31,6 +32,7 @@ def scrapy_settings(settings: Settings, overrides: dict[str, Any] | None = None)
         "NEWSARCHIVE_SOURCES": str(settings.sources_file),
         "NEWSARCHIVE_WARC_MAX_SIZE": settings.warc_max_size,
     }, priority="cmdline")
+    scrapy.update(frontier_settings(settings.redis_url), priority="cmdline")
     scrapy.update(overrides or {}, priority="cmdline")
     return scrapy
 

@@ -11,6 +11,7 @@ from archive.config import (
     USER_AGENT as _USER_AGENT,
     Settings,
 )
+from crawler.frontier import frontier_settings
 
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -23,6 +24,8 @@ NEWSARCHIVE_DATA_DIR = str(_DEFAULTS.data_dir)
 NEWSARCHIVE_DB = _DEFAULTS.db_url  # None: SQLite file in the data dir
 NEWSARCHIVE_SOURCES = str(_DEFAULTS.sources_file)
 NEWSARCHIVE_WARC_MAX_SIZE = _DEFAULTS.warc_max_size
+# NEWSARCHIVE_REDIS=redis://...: the crawl joins workers sharing its frontier (crawler/frontier.py).
+globals().update(frontier_settings(_DEFAULTS.redis_url))
 NEWSARCHIVE_EXTRACT_WORKERS = 0  # processes for trafilatura; 0 = one per core
 NEWSARCHIVE_NAV_DEPTH = 2  # links followed from start pages to reach sections; pagination goes on
 
@@ -40,6 +43,12 @@ DOWNLOADER_MIDDLEWARES = {
     # 950: nearer the network than decompression (590) and redirects (600), so every
     # exchange is archived as the server sent it, redirects and retries included.
     "crawler.warc_capture.WarcCaptureMiddleware": 950,
+    # 940: its validators reach the archived request record (WARC capture, 950, comes after it
+    # for requests); the 304 is archived as received, then replaced by the stored page, which
+    # decompression (590) decodes like a fresh one.
+    "crawler.conditional_get.ConditionalGetMiddleware": 940,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.retry.BackoffRetryMiddleware": 550,  # Scrapy's retry, with a wait before each retry
     # After RedirectMiddleware (600) has made the redirected request.
     "crawler.incremental.KnownArticleRedirects": 650,
 }
@@ -51,6 +60,9 @@ ITEM_PIPELINES = {
 }
 LOG_LEVEL = "INFO"
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+REMOTE_CONTROL_ENABLED = False  # like telnet: an unattended crawler should not open a port
+RETRY_BACKOFF_BASE = 2.0  # seconds before the first retry, doubled for each next one
+RETRY_BACKOFF_MAX = 60.0  # seconds: no retry waits longer, whatever Retry-After says
 RETRY_TIMES = 2  # initial response + 2 retries = 3 requests
 ROBOTSTXT_OBEY = True
 TELNETCONSOLE_ENABLED = False  # an unattended crawler should not open a port

@@ -30,7 +30,8 @@ def print_article(article: dict[str, Any], out: TextIO) -> None:
         if value not in (None, ""):
             out.write(f"{key + ':':<15}{value}\n")
     if article.get("duplicates"):
-        out.write(f"{'duplicates:':<15}{', '.join(map(str, article['duplicates']))}\n")
+        copies = ", ".join(f"{d['id']} ({d['source']})" for d in article["duplicates"])
+        out.write(f"{'duplicates:':<15}{copies}\n")
     out.write("\n")
     for paragraph in article["text"].split("\n"):
         out.write(textwrap.fill(paragraph, width=100) + "\n" if paragraph.strip() else "\n")

@@ -14,13 +14,41 @@ from pathlib import Path
 import click
 
 from archive.catalogue import Catalogue
-from archive.config import ConfigError, Settings, load_sources, select_sources
-from archive.query import ArticleQuery, get_article, list_runs, search_articles
+from archive.config import (
+    CRAWL_STOP_GRACE,
+    CRAWL_TIME_LIMIT,
+    MAX_CONCURRENT_CRAWLS,
+    MISFIRE_GRACE,
+    WATCH_INTERVAL,
+    ConfigError,
+    SchedulerSettings,
+    Settings,
+    load_sources,
+    select_sources,
+)
+from archive.query import (
+    FIELDS,
+    MAX_LIMIT,
+    ORDERS,
+    SORTS,
+    ArticleQuery,
+    QueryError,
+    check_fields,
+    facet_counts,
+    get_article,
+    iter_articles,
+    list_runs,
+    project,
+    search_page,
+)
 from newsarchive.formats import FORMATS, write_rows
 
 ARTICLE_TABLE = ("id", "published", "source", "language", "title", "duplicate_of")
-RUN_TABLE = ("id", "source", "status", "started", "finished", "pages", "articles_new",
-             "articles_updated", "articles_duplicate", "errors", "bytes")
+# The WARC file names do not fit beside the figures: --format jsonl has them.
+RUN_TABLE = ("id", "source", "status", "started", "finished", "pages", "not_modified", "bytes", "articles_new",
+             "articles_updated", "articles_duplicate", "errors", "error_kinds", "message")
+SCHEDULE_TABLE = ("source", "schedule", "next_run", "last_run", "last_status", "last_pages", "last_articles_new",
+                  "last_errors")
 
 
 @click.group()
@@ -31,10 +59,12 @@ RUN_TABLE = ("id", "source", "status", "started", "finished", "pages", "articles
 @click.option("--sources", "sources_file", type=click.Path(dir_okay=False, path_type=Path),
               envvar="NEWSARCHIVE_SOURCES", default="./sources.toml", show_default=True,
               help="The sources file.")
+@click.option("--redis", "redis_url", envvar="NEWSARCHIVE_REDIS", default=None,
+              help="Redis URL: crawl workers given the same one share one frontier (scrapy-redis).")
 @click.pass_context
-def cli(ctx: click.Context, data_dir: Path, db_url: str | None, sources_file: Path) -> None:
+def cli(ctx: click.Context, data_dir: Path, db_url: str | None, sources_file: Path, redis_url: str | None) -> None:
     """newsarchive: crawl news sites into WARC files and a deduplicated article catalogue."""
-    ctx.obj = Settings(data_dir=data_dir, db_url=db_url, sources_file=sources_file)
+    ctx.obj = Settings(data_dir=data_dir, db_url=db_url, sources_file=sources_file, redis_url=redis_url)
 
 
 def _catalogue(settings: Settings) -> Catalogue:
@@ -58,7 +88,8 @@ def crawl(settings: Settings, names: tuple[str, ...], progress: bool | None) -> 
 
 
 @cli.command()
-@click.option("--port", default=8765, show_default=True, help="Port of the local example site.")
+@click.option("--port", default=8765, show_default=True,
+              help="Port of the local example site (0: any free port; URLs then differ between runs).")
 @click.pass_obj
 def demo(settings: Settings, port: int) -> None:
     """Offline demo: serve the bundled example site on 127.0.0.1, crawl it, show the result."""
@@ -67,24 +98,162 @@ def demo(settings: Settings, port: int) -> None:
     sys.exit(run_demo(settings, port=port, out=sys.stdout))
 
 
+# Options of every command that filters articles, and the ArticleQuery field each fills.
+FILTER_OPTIONS = (
+    click.option("--source", "source", multiple=True, help="Only this source (repeatable)."),
+    click.option("--lang", "language", multiple=True, help="Only this language, ISO 639-1 (repeatable)."),
+    click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Published on or after (YYYY-MM-DD)."),
+    click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Published on or before (YYYY-MM-DD)."),
+    click.option("--seen-since", type=click.DateTime(["%Y-%m-%d"]), help="First archived on or after (UTC)."),
+    click.option("--seen-until", type=click.DateTime(["%Y-%m-%d"]), help="First archived on or before (UTC)."),
+    click.option("--author", help="Part of an author's name, any case."),
+    click.option("--has-duplicates", type=click.BOOL, default=None,
+                 help="true: only articles copied elsewhere; false: only the others."),
+    click.option("--unique", is_flag=True, help="Hide duplicates (articles with duplicate_of set)."),
+)
+OPTION_OF_FIELD = {"text": "QUERY", "language": "--lang", "seen_since": "--seen-since",
+                   "seen_until": "--seen-until", "has_duplicates": "--has-duplicates"}
+
+
+def _filter_options(command):  # type: ignore[no-untyped-def]
+    for option in reversed(FILTER_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _article_query(text: str | None = None, **options) -> ArticleQuery:  # type: ignore[no-untyped-def]
+    """The ArticleQuery of a command's options; a bad value is a usage error naming the option."""
+    for name in ("since", "until", "seen_since", "seen_until"):
+        options[name] = _date(options.get(name))
+    try:
+        return ArticleQuery(text=text, **options)
+    except QueryError as exc:
+        raise click.BadParameter(str(exc), param_hint=OPTION_OF_FIELD.get(exc.field, f"--{exc.field}")) from None
+
+
 @cli.command()
 @click.argument("query", required=False)
-@click.option("--source")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Published on or after (YYYY-MM-DD).")
-@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Published on or before (YYYY-MM-DD).")
-@click.option("--lang", "language")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
-@click.option("--unique", is_flag=True, help="Hide duplicates (articles with duplicate_of set).")
+@_filter_options
+@click.option("--sort", type=click.Choice(SORTS), help="[default: relevance with QUERY, else published]")
+@click.option("--order", type=click.Choice(ORDERS), default="desc", show_default=True,
+              help="Of published and first_seen; relevance is always best first.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, MAX_LIMIT))
+@click.option("--cursor", help="Start after the page that printed this cursor (keyset pagination).")
+@click.option("--all", "everything", is_flag=True, help="Every match, streamed (an export): no --limit.")
+@click.option("--fields", help=f"Comma-separated columns: {', '.join(FIELDS)}.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.pass_obj
-def articles(settings: Settings, query: str | None, source: str | None, since, until,  # type: ignore[no-untyped-def]
-             language: str | None, limit: int, unique: bool, fmt: str) -> None:
-    """Query the catalogue."""
-    rows = search_articles(_catalogue(settings), ArticleQuery(
-        text=query, source=source, since=_date(since), until=_date(until), language=language,
-        unique=unique, limit=limit,
-    ))
-    write_rows(rows, fmt, sys.stdout, table_fields=ARTICLE_TABLE, title=f"{len(rows)} articles")
+def articles(settings: Settings, query: str | None, limit: int, everything: bool, fields: str | None,  # type: ignore[no-untyped-def]
+             fmt: str, **options) -> None:
+    """Query the catalogue: QUERY is words, "a phrase", OR, -excluded, prefix*."""
+    try:
+        columns = check_fields([f.strip() for f in fields.split(",") if f.strip()]) if fields else None
+    except QueryError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fields") from None
+    search = _article_query(query, limit=None if everything else limit, **options)
+    catalogue = _catalogue(settings)
+    if everything:
+        rows, next_cursor = iter_articles(catalogue, search), None
+    else:
+        page = search_page(catalogue, search)
+        rows, next_cursor = page.articles, page.next_cursor
+    write_rows((project(row, columns) for row in rows), fmt, sys.stdout,
+               table_fields=columns or ARTICLE_TABLE, title=None if everything else f"{len(rows)} articles")
+    if next_cursor:
+        click.echo(f"more: add --cursor {next_cursor}", err=True)
+
+
+@cli.command()
+@_filter_options
+@click.argument("query", required=False)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_obj
+def stats(settings: Settings, query: str | None, fmt: str, **options) -> None:  # type: ignore[no-untyped-def]
+    """Counts of the (matching) articles per source, language and day."""
+    counts = facet_counts(_catalogue(settings), _article_query(query, limit=None, **options))
+    if fmt == "json":
+        click.echo(json.dumps(counts, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{counts['total']} articles ({counts['undated']} undated)")
+    write_rows(counts["sources"], "table", sys.stdout, table_fields=("value", "count"), title="per source")
+    write_rows(counts["languages"], "table", sys.stdout, table_fields=("value", "count"), title="per language")
+    write_rows(counts["days"], "table", sys.stdout, table_fields=("day", "count"), title="per day")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.pass_obj
+def serve(settings: Settings, host: str, port: int) -> None:
+    """JSON API (/api, described at /api/openapi.json), web page (/) and replay, in one server."""
+    import uvicorn
+
+    from archive.server import create_app
+
+    click.echo(f"newsarchive: http://{host}:{port}/  (API: /api/openapi.json)", err=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.pass_obj
+def replay(settings: Settings, host: str, port: int) -> None:
+    """Replay archived pages at /web/<timestamp>/<url> (CDX API at /cdx), with the web UI when installed."""
+    import importlib.util
+
+    import uvicorn
+
+    if importlib.util.find_spec("archive.server") is not None:  # the web UI, which mounts replay
+        from archive.server import create_app
+
+        app = create_app(settings)
+    else:
+        from archive.replay import create_replay_app
+
+        app = create_replay_app(_catalogue(settings), settings.warc_dir)
+    click.echo(f"newsarchive replay: http://{host}:{port}/web/<timestamp>/<url>  (CDX: /cdx?url=...)", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@cli.command()
+@click.option("--cdxj", "cdxj_file", type=click.File("w", encoding="utf-8", lazy=True),
+              help="Also write a sorted CDXJ index (pywb, cdxj-indexer) to FILE ('-': standard output).")
+@click.pass_obj
+def index(settings: Settings, cdxj_file) -> None:  # type: ignore[no-untyped-def]
+    """Rebuild the capture index from the WARC files, which are the source of truth."""
+    from archive.capture_index import index_warcs
+    from archive.warc import WarcFormatError
+
+    try:
+        report = index_warcs(_catalogue(settings), settings.warc_dir, cdxj_file)
+    except (FileNotFoundError, WarcFormatError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for name in report.unfinished:
+        click.echo(f"unfinished (still written, or left by a crash; not indexed): {name}", err=True)
+    if report.stale_kept:
+        click.echo(f"{report.stale_kept} captures point at no record but articles refer to them: "
+                   "run `newsarchive verify`", err=True)
+    click.echo(f"{len(report.files)} WARC files, {report.records} records: {report.added} captures added, "
+               f"{report.updated} corrected, {report.removed} removed", err=True)
+
+
+@cli.command()
+@click.option("--wacz", "wacz_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The WACZ file to write (opens in ReplayWeb.page).")
+@click.option("--title", help="Title of the collection [default: newsarchive export].")
+@click.pass_obj
+def export(settings: Settings, wacz_file: Path, title: str | None) -> None:
+    """Package the WARC files with their index and the article list as a WACZ file."""
+    from archive.wacz import export_wacz
+    from archive.warc import WarcFormatError
+
+    try:
+        report = export_wacz(_catalogue(settings), settings.warc_dir, wacz_file, title=title)
+    except (FileNotFoundError, WarcFormatError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{report.path}: {len(report.warc_files)} WARC files, {report.captures} captures, "
+               f"{report.pages} pages, {report.size:,} bytes")
 
 
 @cli.command()
@@ -113,6 +282,45 @@ def show(settings: Settings, ref: str, fmt: str) -> None:
 def runs(settings: Settings, source: str | None, limit: int, fmt: str) -> None:
     """History of crawl runs, newest first."""
     write_rows(list_runs(_catalogue(settings), source, limit), fmt, sys.stdout, table_fields=RUN_TABLE)
+
+
+@cli.group()
+def schedule() -> None:
+    """Scheduled crawls: the scheduler service and its timetable."""
+
+
+@schedule.command("run")
+@click.option("--time-limit", type=click.FloatRange(min=1), default=CRAWL_TIME_LIMIT, show_default=True,
+              help="Seconds a crawl may run before it is stopped and recorded failed.")
+@click.option("--stop-grace", type=click.FloatRange(min=0), default=CRAWL_STOP_GRACE, show_default=True,
+              help="Seconds a stopped crawl gets to close its WARC file before it is killed.")
+@click.option("--misfire-grace", type=click.IntRange(min=1), default=MISFIRE_GRACE, show_default=True,
+              help="Seconds a missed slot may be late and still run (once).")
+@click.option("--max-crawls", type=click.IntRange(min=1), default=MAX_CONCURRENT_CRAWLS, show_default=True,
+              help="Crawl processes at once.")
+@click.option("--watch-interval", type=click.FloatRange(min=0.1), default=WATCH_INTERVAL, show_default=True,
+              help="Seconds between looks at the sources file and at signals.")
+@click.pass_obj
+def schedule_run(settings: Settings, time_limit: float, stop_grace: float, misfire_grace: int, max_crawls: int,
+                 watch_interval: float) -> None:
+    """Crawl each source on its schedule until SIGTERM or SIGINT (SIGHUP re-reads the sources file)."""
+    from scheduler.service import SchedulerService, configure_logging
+
+    configure_logging()
+    options = SchedulerSettings(crawl_time_limit=time_limit, stop_grace=stop_grace, misfire_grace=misfire_grace,
+                                max_crawls=max_crawls, watch_interval=watch_interval)
+    SchedulerService(settings, _catalogue(settings), options).run()
+
+
+@schedule.command("list")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.pass_obj
+def schedule_list(settings: Settings, fmt: str) -> None:
+    """Each source's cron, next crawl, last run and its outcome."""
+    from scheduler.service import schedule_table
+
+    rows = schedule_table(_catalogue(settings), load_sources(settings.sources_file))
+    write_rows(rows, fmt, sys.stdout, table_fields=SCHEDULE_TABLE)
 
 
 @cli.command()
