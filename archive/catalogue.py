@@ -318,7 +318,7 @@ class Catalogue:
             article_id = session.scalar(select(ArticleUrl.article_id).where(ArticleUrl.url == page_url))
             article = session.get(Article, article_id) if article_id else None
         if article is not None:
-            self._add_urls(session, article.id, {page_url, key})
+            self._add_urls(session, article.id, {url, page_url, key})
             article.last_seen = max(article.last_seen, seen)
             if article.content_hash == fingerprint.content_hash:
                 return ArticleOutcome("unchanged", article.id, article.duplicate_of)
@@ -340,7 +340,7 @@ class Catalogue:
         session.add(ArticleVersion(article_id=article.id, version=1, title=extracted.title,
                                    text=extracted.text, content_hash=fingerprint.content_hash,
                                    capture_id=capture_id, fetched=seen))
-        self._add_urls(session, article.id, {page_url, key})
+        self._add_urls(session, article.id, {url, page_url, key})
         return ArticleOutcome("duplicate" if original else "new", article.id, original)
 
     @staticmethod

@@ -52,7 +52,7 @@ from archive.fulltext import (
     snippet,
 )
 from archive.models import Article, ArticleUrl, ArticleVersion, Capture, CrawlRun, SourceRow
-from archive.urls import normalise_url
+from archive.urls import normalise_url, surt
 
 ARTICLE_FIELDS = (
     "id", "url", "canonical_url", "source", "title", "authors", "published", "language", "sitename",
@@ -482,10 +482,13 @@ def get_article(catalogue: Catalogue, ref: str | int) -> dict[str, Any] | None:
             for v in session.scalars(select(ArticleVersion).where(ArticleVersion.article_id == article_id)
                                      .order_by(ArticleVersion.version))
         ]
-        version_capture = aliased(ArticleVersion)
+        # Every fetch of the article, unchanged re-fetches too: captures of any URL it was
+        # seen at (matched by SURT key, as replay looks them up), and those of its versions.
+        urlkeys = {surt(url) for url in (result["url"], result["canonical_url"], *result["urls"])}
+        version_captures = [v["capture_id"] for v in result["versions"] if v["capture_id"]]
         captures = session.scalars(
-            select(Capture).join(version_capture, version_capture.capture_id == Capture.id)
-            .where(version_capture.article_id == article_id).order_by(Capture.timestamp)
+            select(Capture).where(or_(Capture.urlkey.in_(urlkeys), Capture.id.in_(version_captures)))
+            .order_by(Capture.timestamp, Capture.id)
         )
         result["captures"] = [
             {"id": c.id, "url": c.url, "timestamp": _iso(c.timestamp), "status": c.status,

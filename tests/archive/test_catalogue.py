@@ -94,3 +94,22 @@ def test_runs_are_recorded_and_dead_ones_closed(catalogue: Catalogue) -> None:
     catalogue.update_run(dead, pid=2**22 + 12345)  # no such process
     assert catalogue.mark_dead_runs() == 1
     assert catalogue.get_run(dead).status == "interrupted"
+
+
+def test_article_lists_every_capture_of_its_urls_unchanged_refetches_included(catalogue: Catalogue) -> None:
+    from archive.query import get_article
+    from archive.warc import CaptureInfo
+
+    url = "https://news.example/2026/11/02/harbour.html"
+
+    def capture(hour: int, query: str = "") -> int:
+        info = CaptureInfo(url=url + query, timestamp=datetime(2026, 11, 2, hour, tzinfo=UTC), status=200,
+                           mime="text/html", record_type="response", warc_file="a.warc.gz", offset=hour,
+                           length=10, payload_digest=f"sha1:{hour}", refers_to_url=None, refers_to_date=None)
+        return catalogue.add_capture(None, info)
+
+    first = catalogue.record_article("news", url, extracted(), capture_id=capture(8))
+    catalogue.record_article("news", url + "?utm_source=feed", extracted(), capture_id=capture(9, "?utm_source=feed"))
+    capture(10)  # a capture of the page that was not (re)catalogued, e.g. a 304 re-check
+    article = get_article(catalogue, first.article_id)
+    assert [c["timestamp"][11:13] for c in article["captures"]] == ["08", "09", "10"]
