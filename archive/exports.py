@@ -9,11 +9,13 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from archive.query import project
+
 
 def jsonl_lines(rows: Iterable[dict[str, Any]], fields: Sequence[str] | None = None) -> Iterator[str]:
     """One JSON object a line, with ``fields`` only when given."""
     for row in rows:
-        yield json.dumps({name: row.get(name) for name in fields} if fields else row, ensure_ascii=False) + "\n"
+        yield json.dumps(project(row, fields), ensure_ascii=False) + "\n"
 
 
 def csv_cell(value: Any) -> Any:

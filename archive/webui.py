@@ -1,7 +1,7 @@
 """The web page: search with filters, facets and a chart, an article view, the crawl runs.
 
 Server-rendered Jinja2 with inline SVG and a stylesheet served from ``archive/web/``: no
-build step, no script from anywhere else. It reads its query string with the API's
+build step, no script, nothing from elsewhere. It reads its query string with the API's
 parameter declarations and calls ``archive.query`` like the API and the CLI.
 """
 
@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from archive.api import ARTICLE_PARAMS, FILTERS, RUN_PARAMS, ParamError, article_query, parse_params
+from archive.api import ARTICLE_PARAMS, RUN_PARAMS, ParamError, article_query, parse_params
 from archive.catalogue import Catalogue
 from archive.query import facet_counts, get_article, list_runs, search_page
 
@@ -110,8 +110,7 @@ def web_routes(catalogue: Catalogue) -> list[BaseRoute]:
         if page.next_cursor:
             next_url = str(request.url.include_query_params(cursor=page.next_cursor))
         return templates.TemplateResponse(request, "search.html", {
-            "values": values, "query": query, "page": page, "facets": facets, "next_url": next_url,
-            "chart": articles_chart(facets), "filters": [p.name for p in FILTERS],
+            "values": values, "page": page, "facets": facets, "next_url": next_url, "chart": articles_chart(facets),
         })
 
     def article(request: Request) -> Response:

@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.table import Table
 
-from archive.exports import csv_lines
+from archive.exports import csv_lines, jsonl_lines
 
 FORMATS = ("table", "json", "jsonl", "csv")
 
@@ -37,8 +37,7 @@ def write_rows(rows: Iterable[dict[str, Any]], fmt: str, out: TextIO, *,
                table_fields: Sequence[str], title: str | None = None) -> None:
     """Print ``rows`` in ``fmt``; the table shows ``table_fields``, machine formats every field."""
     if fmt == "jsonl":
-        for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        out.writelines(jsonl_lines(rows))
     elif fmt == "json":
         json.dump(list(rows), out, ensure_ascii=False, indent=2)
         out.write("\n")
