@@ -31,7 +31,8 @@ def run_demo(settings: Settings, out: TextIO, port: int = 8765) -> int:
                title=f"{len(rows)} articles catalogued from {base_url}")
     for run in runs:
         out.write(
-            f"\nrun {run.id} ({run.status}): {run.pages} pages fetched, {run.bytes / 1e3:.0f} kB; "
+            f"\nrun {run.id} ({run.status}): {run.pages} pages fetched ({run.not_modified} not modified), "
+            f"{run.bytes / 1e3:.0f} kB; "
             f"articles new {run.articles_new}, updated {run.articles_updated}, "
             f"duplicate {run.articles_duplicate}; errors {run.errors}\n"
         )
