@@ -22,7 +22,7 @@ from alembic.config import Config
 from sqlalchemy import create_engine, event, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from archive.dedup import (
     MIN_NEAR_DUPLICATE_TOKENS,
@@ -180,8 +180,9 @@ class Catalogue:
         self.update_run(run_id, status=status, finished=utcnow(), **figures)
 
     def get_run(self, run_id: int) -> CrawlRun | None:
+        """A run with its source loaded, usable after the session is gone."""
         with self.session() as session:
-            return session.get(CrawlRun, run_id)
+            return session.get(CrawlRun, run_id, options=[joinedload(CrawlRun.source)])
 
     def find_run(self, source: str, pid: int, since: datetime) -> CrawlRun | None:
         """The run a crawl process started (its pid, not before ``since``): how a supervisor finds it."""
@@ -389,9 +390,6 @@ class Catalogue:
         existing = set(session.scalars(select(ArticleUrl.url).where(ArticleUrl.url.in_(urls))))
         session.add_all(ArticleUrl(url=u, article_id=article_id) for u in urls - existing)
 
-    def count_articles(self) -> int:
-        with self.session() as session:
-            return session.scalar(select(func.count(Article.id))) or 0
 
 
 def _parse_date(value: str | None) -> date | None:

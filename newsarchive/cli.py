@@ -39,6 +39,7 @@ from archive.query import (
     iter_articles,
     list_runs,
     project,
+    run_dict,
     search_page,
 )
 from newsarchive.formats import FORMATS, write_rows
@@ -81,7 +82,7 @@ def crawl(settings: Settings, names: tuple[str, ...], progress: bool | None) -> 
 
     sources = select_sources(load_sources(settings.sources_file), names)
     runs = run_crawl(settings, sources, progress=sys.stderr.isatty() if progress is None else progress)
-    rows = list_runs(_catalogue(settings), limit=len(runs)) if runs else []
+    rows = [run_dict(run, run.source.name) for run in runs]  # these runs, not whatever ran last
     write_rows(rows, "table", sys.stdout, table_fields=RUN_TABLE, title="crawl runs")
     if len(runs) < len(sources) or any(run.status != "ok" for run in runs):
         sys.exit(1)
