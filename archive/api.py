@@ -3,7 +3,7 @@
 Every parameter is declared once, in ``PARAMS``: the same declaration validates requests
 (a bad value is a 422 naming the parameter, never a 500) and writes the OpenAPI document
 served at ``/api/openapi.json``. The web page parses its query string with the same
-parameters, and both call ``archive.query`` like the CLI does.
+parameters, and both call ``archive.query.search`` like the CLI does.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from archive.catalogue import Catalogue
-from archive.exports import csv_lines, jsonl_lines
-from archive.query import (
+from archive.catalogue.store import Catalogue
+from archive.query.exports import csv_lines, jsonl_lines
+from archive.query.search import (
     ARTICLE_FIELDS,
     EXTRA_FIELDS,
     FIELDS,

@@ -3,7 +3,7 @@
 ``build_bench_site(root, n)`` writes n article pages with news markup and generated English
 text (deterministic: article i is the same whatever n is), section pages linking all of
 them 50 to a page, an RSS feed of the newest 50, a sitemap of every article and a
-robots.txt. Serve the folder with :func:`newsarchive.site_server.serve_site`; URLs in it use
+robots.txt. Serve the folder with :func:`tests.site_server.serve_site`; URLs in it use
 the server's ``{{BASE}}`` placeholder. Article URLs match ``/news/\\d{4}/\\d{2}/\\d{2}/``.
 
 The ``write_*`` helpers (listings with pagination, RSS, sitemaps, robots.txt) are also used
@@ -26,7 +26,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
-from newsarchive.site_server import BASE_PLACEHOLDER as BASE
+from tests.site_server import BASE_PLACEHOLDER as BASE
 
 LINKS_PER_PAGE = 50  # a typical news section page lists 20-60 headlines
 FEED_SIZE = 50  # feeds carry the newest items only, as news sites' feeds do
@@ -336,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--articles", type=int, default=1000, help="number of article pages (default 1000)")
     args = parser.parse_args(argv)
     build_bench_site(args.dir, args.articles)
-    print(f"wrote {args.articles} articles to {args.dir}; serve it with newsarchive.site_server.serve_site")
+    print(f"wrote {args.articles} articles to {args.dir}; serve it with tests.site_server.serve_site")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from benchmarks.bench_site import build_bench_site  # noqa: E402
-from newsarchive.site_server import serve_site  # noqa: E402
+from tests.site_server import serve_site  # noqa: E402
 
 BARE_SPIDER = '''
 import json, sys, scrapy
@@ -68,7 +68,7 @@ def run_pipeline(base: str, workdir: Path) -> tuple[int, float]:
         "allow = ['/\\d{4}/\\d{2}/\\d{2}/']\nmax_pages = 100000\nconcurrency = 8\ndelay = 0\n"
     )
     data = workdir / "data"
-    cli = [sys.executable, "-c", "from newsarchive.cli import main; main()", "--data-dir", str(data),
+    cli = [sys.executable, "-c", "from cli.main import main; main()", "--data-dir", str(data),
            "--sources", str(sources)]
     started = time.perf_counter()
     subprocess.run([*cli, "crawl", "--no-progress"], check=True, capture_output=True)

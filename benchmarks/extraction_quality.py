@@ -1,4 +1,4 @@
-"""Extraction quality, by hand: trafilatura's defaults against ``archive.extract`` on the datasets.
+"""Extraction quality, by hand: trafilatura's defaults against ``archive.extract.article`` on the datasets.
 
 Run from the project root: ``python benchmarks/extraction_quality.py [DATASETS_DIR]``
 (default: ``$NEWSARCHIVE_DATASETS`` or ``../shared/datasets``). Prints, per dataset,
@@ -23,7 +23,7 @@ import trafilatura
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from archive.extract import Extracted, extract_article  # noqa: E402
+from archive.extract.article import Extracted, extract_article  # noqa: E402
 from benchmarks.scoring import shingle_scores  # noqa: E402
 
 DATASETS = ("articles-dev", "multilingual-dev", "dates-dev")
@@ -94,7 +94,7 @@ def report(name: str, pages: list[tuple[dict, bytes]]) -> None:
     baseline, baseline_ms = timed(trafilatura_defaults, pages)
     articles, ours_ms = timed(ours, pages)
     print(body_line("trafilatura defaults", rows, baseline, baseline_ms))
-    print(body_line("archive.extract", rows, [a.text for a in articles], ours_ms))
+    print(body_line("archive.extract.article", rows, [a.text for a in articles], ours_ms))
     pairs = list(zip(rows, articles))
     title = [folded(a.title) == folded(row["title"]) for row, a in pairs if row.get("title")]
     date = [
@@ -103,7 +103,7 @@ def report(name: str, pages: list[tuple[dict, bytes]]) -> None:
         if isinstance(row.get("date"), str) and row["date"]  # some rows hold NaN: no known date
     ]
     language = [a.language == row["lang"] for row, a in pairs if row.get("lang")]
-    print(f"  archive.extract       title {share(title)}  published {share(date)}", end="")
+    print(f"  archive.extract.article       title {share(title)}  published {share(date)}", end="")
     print(f"  language {share(language)}")
 
 

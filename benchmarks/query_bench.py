@@ -3,7 +3,7 @@
 Fills each catalogue with synthetic articles (French, Arabic and English, of realistic
 length; generated here, nothing fetched) by bulk insert (executemany on SQLite, COPY on
 PostgreSQL, the full-text triggers and generated column doing their work as in a crawl),
-then measures through ``archive.query``, as the CLI and API call it:
+then measures through ``archive.query.search``, as the CLI and API call it:
 
 - load rate (articles/s, full-text indexing included);
 - median and p95 latency of a one-word and of a phrase search filtered by a source and
@@ -35,10 +35,10 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 
-from archive.catalogue import Catalogue
-from archive.exports import csv_lines
-from archive.models import Article, SourceRow
-from archive.query import ArticleQuery, facet_counts, iter_articles, search_page
+from archive.catalogue.store import Catalogue
+from archive.query.exports import csv_lines
+from archive.catalogue.models import Article, SourceRow
+from archive.query.search import ArticleQuery, facet_counts, iter_articles, search_page
 
 SEED = 20261129
 SOURCES = 20

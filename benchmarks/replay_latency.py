@@ -44,12 +44,12 @@ HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 sys.path.insert(0, str(PROJECT))
 
-from archive.capture_index import timestamp14
-from archive.catalogue import Catalogue
-from archive.models import Article, Capture
+from archive.warc.index import timestamp14
+from archive.catalogue.store import Catalogue
+from archive.catalogue.models import Article, Capture
 
 WARM_UP = 20  # requests before timing: imports, caches and connection set-up out of the figures
-NEWSARCHIVE = [sys.executable, "-c", "from newsarchive.cli import main; main()"]
+NEWSARCHIVE = [sys.executable, "-c", "from cli.main import main; main()"]
 
 
 def free_port() -> int:

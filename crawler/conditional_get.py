@@ -24,8 +24,8 @@ from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 from scrapy.statscollectors import StatsCollector
 
-from archive.catalogue import Catalogue, Validators
-from archive.warc import OPEN_SUFFIX, WarcFormatError, read_capture
+from archive.catalogue.store import Catalogue, Validators
+from archive.warc.records import OPEN_SUFFIX, WarcFormatError, read_capture
 from crawler.context import crawl_context
 
 logger = logging.getLogger(__name__)

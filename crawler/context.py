@@ -12,7 +12,7 @@ from pathlib import Path
 
 from scrapy.crawler import Crawler
 
-from archive.catalogue import Catalogue
+from archive.catalogue.store import Catalogue
 from archive.config import Settings, Source
 
 

@@ -17,9 +17,9 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
-from archive.catalogue import Catalogue
-from archive.dedup import Fingerprint
-from archive.extract import Extracted, extract_article
+from archive.catalogue.store import Catalogue
+from archive.catalogue.dedup import Fingerprint
+from archive.extract.article import Extracted, extract_article
 from crawler.context import crawl_context
 
 

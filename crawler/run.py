@@ -14,9 +14,9 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings as ScrapySettings
 
-from archive.catalogue import Catalogue
+from archive.catalogue.store import Catalogue
 from archive.config import Settings, Source
-from archive.models import CrawlRun
+from archive.catalogue.models import CrawlRun
 from crawler.frontier import frontier_settings
 from crawler.progress import CrawlProgress
 from crawler.spiders.news import NewsSpider

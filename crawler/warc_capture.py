@@ -16,8 +16,8 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
 
-from archive.catalogue import Catalogue
-from archive.warc import WarcWriter
+from archive.catalogue.store import Catalogue
+from archive.warc.records import WarcWriter
 from crawler.context import crawl_context
 
 

@@ -40,10 +40,10 @@ from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutio
 from apscheduler.executors.base import BaseExecutor
 from apscheduler.job import Job
 
-from archive.catalogue import Catalogue, utcnow
+from archive.catalogue.store import Catalogue, utcnow
 from archive.config import SchedulerSettings, Settings, Source
-from archive.query import run_dict
-from archive.warc import OPEN_SUFFIX
+from archive.query.search import run_dict
+from archive.warc.records import OPEN_SUFFIX
 
 logger = logging.getLogger("newsarchive.scheduler")
 

@@ -42,7 +42,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import inspect
 
-from archive.catalogue import Catalogue
+from archive.catalogue.store import Catalogue
 from archive.config import (
     ConfigError,
     SchedulerSettings,
@@ -51,7 +51,7 @@ from archive.config import (
     cron_trigger,
     load_sources,
 )
-from archive.query import list_runs
+from archive.query.search import list_runs
 from scheduler.crawl_job import CrawlExecutor, crawl_source, log_event
 
 JOBS_TABLE = "apscheduler_jobs"  # APScheduler's own table in the catalogue database

@@ -1,6 +1,6 @@
 """The fixture news site of the end-to-end crawl test, built from real pages of ``articles-dev``.
 
-``build_fixture_site(root, datasets_dir)`` lays out, for :func:`newsarchive.site_server.serve_site`,
+``build_fixture_site(root, datasets_dir)`` lays out, for :func:`tests.site_server.serve_site`,
 a site whose every page is a real news page with known ground truth, reached in every way a
 crawler meets on the web: section pages with pagination, an RSS feed, a sitemap index (found
 through robots.txt) over a Google News sitemap and a plain one, a tracking-parameter link,
@@ -36,8 +36,8 @@ from benchmarks.bench_site import (
     write_rss,
     write_sitemap,
 )
-from newsarchive.site_server import BASE_PLACEHOLDER as BASE
-from newsarchive.site_server import SITE_CONFIG
+from tests.site_server import BASE_PLACEHOLDER as BASE
+from tests.site_server import SITE_CONFIG
 
 ARTICLE_PATTERN = r"/(?:news|partner)/2019/\d+/"  # articles, their AMP and syndicated copies
 DENY_PATTERN = r"/comments\.html$"  # comment pages sit under article paths but are not articles

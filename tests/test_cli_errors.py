@@ -9,7 +9,7 @@ from pathlib import Path
 
 def newsarchive(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from newsarchive.cli import main; main()", "--data-dir", str(tmp_path / "data"),
+        [sys.executable, "-c", "from cli.main import main; main()", "--data-dir", str(tmp_path / "data"),
          *args],
         capture_output=True, text=True, timeout=120, cwd=tmp_path,
     )

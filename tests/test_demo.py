@@ -11,7 +11,7 @@ DEMO_ARTICLES = 9  # 3 French, 3 Arabic, 3 English articles in newsarchive/demo_
 
 
 def newsarchive(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from newsarchive.cli import main; main()", *args],
+    return subprocess.run([sys.executable, "-c", "from cli.main import main; main()", *args],
                           capture_output=True, text=True, timeout=300, cwd=workdir)
 
 

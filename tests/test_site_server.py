@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from newsarchive.site_server import SiteConfigError, SiteRules, SiteServer, serve_site
+from tests.site_server import SiteConfigError, SiteRules, SiteServer, serve_site
 from tests.sites import fetch
 
 ARABIC = "<html><head><meta charset=windows-1256></head><body><p>محطة الطاقة الشمسية</p></body></html>"

@@ -12,7 +12,7 @@ import pytest
 
 from archive.config import parse_sources
 from benchmarks.bench_site import build_bench_site
-from newsarchive.site_server import BASE_PLACEHOLDER, DEMO_SITE, SiteServer
+from tests.site_server import BASE_PLACEHOLDER, DEMO_SITE, SiteServer
 from tests.sites import CANONICAL_LINK, FixtureSite, build_fixture_site, fetch
 
 _LINK = re.compile(r"""(?:href="|<loc>|<link>)([^"<]+)""")

@@ -31,9 +31,9 @@ from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
-from archive.catalogue import utcnow
+from archive.catalogue.store import utcnow
 from archive.config import Source, load_sources, select_sources
-from archive.rewrite import css_urls, embedded_urls
+from archive.web.rewrite import css_urls, embedded_urls
 from archive.urls import fold_variants, normalise_url, same_site
 from crawler.context import crawl_context
 
@@ -234,7 +234,7 @@ class NewsSpider(Spider):
 
         Images (src, srcset, picture sources, lazy-loading data-src), stylesheets, scripts,
         fonts and icons (link preload/icon), media, frames, and the url()/@import of inline
-        styles (archive.rewrite.embedded_urls).
+        styles (archive.web.rewrite.embedded_urls).
         """
         for url in embedded_urls(response.text, response.url):
             yield from self._requisite(url)

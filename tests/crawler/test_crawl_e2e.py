@@ -20,14 +20,14 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from benchmarks.scoring import shingle_scores
-from newsarchive.site_server import SiteServer
+from tests.site_server import SiteServer
 from tests.sites import FixtureSite, build_fixture_site
 
 
 def newsarchive(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the CLI as a user would, in its own process."""
     return subprocess.run(
-        [sys.executable, "-c", "from newsarchive.cli import main; main()",
+        [sys.executable, "-c", "from cli.main import main; main()",
          "--data-dir", str(workdir / "data"), "--sources", str(workdir / "sources.toml"), *args],
         capture_output=True, text=True, timeout=300, cwd=workdir,
     )

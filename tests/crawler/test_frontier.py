@@ -12,14 +12,14 @@ from pathlib import Path
 import redis
 
 from benchmarks.bench_site import build_bench_site
-from newsarchive.site_server import SiteServer
+from tests.site_server import SiteServer
 from tests.conftest import REDIS_URL
 
 ARTICLES = 150
 
 
 def cli(workdir: Path, db: str, *args: str) -> list[str]:
-    return [sys.executable, "-c", "from newsarchive.cli import main; main()", "--data-dir", str(workdir),
+    return [sys.executable, "-c", "from cli.main import main; main()", "--data-dir", str(workdir),
             "--db", db, "--sources", str(workdir.parent / "sources.toml"), "--redis", REDIS_URL, *args]
 
 

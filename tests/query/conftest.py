@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from archive.catalogue import Catalogue
-from archive.extract import Extracted
-from archive.query import ArticleQuery, iter_articles
-from newsarchive.demo import DEMO_SITE
-from newsarchive.site_server import serve_site
+from archive.catalogue.store import Catalogue
+from archive.extract.article import Extracted
+from archive.query.search import ArticleQuery, iter_articles
+from cli.demo import DEMO_SITE
+from tests.site_server import serve_site
 from tests.conftest import POSTGRES_ADMIN_URL
 
 DEMO_SOURCE = "maghreb-courier"
@@ -61,7 +61,7 @@ class QueryCatalogue:
 def newsarchive(workdir: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     """The ``newsarchive`` command, as a user runs it."""
     return subprocess.run(
-        [sys.executable, "-c", "from newsarchive.cli import main; main()", "--data-dir", str(workdir / "data"),
+        [sys.executable, "-c", "from cli.main import main; main()", "--data-dir", str(workdir / "data"),
          *args],
         capture_output=True, text=True, timeout=timeout, cwd=workdir,
     )
@@ -115,7 +115,7 @@ def crawled_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
                                encoding="utf-8")
             crawls = {
                 backend: subprocess.Popen(
-                    [sys.executable, "-c", "from newsarchive.cli import main; main()",
+                    [sys.executable, "-c", "from cli.main import main; main()",
                      "--data-dir", str(workdir / "data" / backend), "--db", url, "--sources", str(sources),
                      "crawl", "--no-progress"],
                     cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

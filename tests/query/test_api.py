@@ -17,8 +17,8 @@ from starlette.testclient import TestClient
 
 from archive.api import ARTICLE_PARAMS, EXPORT_FIELDS, EXPORT_PARAMS, FILTERS, OPENAPI, RUN_PARAMS
 from archive.config import Settings
-from archive.query import ARTICLE_FIELDS, ArticleQuery, facet_counts
-from archive.server import create_app
+from archive.query.search import ARTICLE_FIELDS, ArticleQuery, facet_counts
+from archive.web.app import create_app
 from tests.query.conftest import WIRE, QueryCatalogue
 
 NASTY = ["'; DROP TABLE articles; --", '" OR ""="', "<script>alert(1)</script>", "../../etc/passwd", "%00",

@@ -11,8 +11,8 @@ from datetime import date, datetime
 
 import pytest
 
-from archive.catalogue import Catalogue
-from archive.query import ArticleQuery, QueryError, facet_counts, get_article, list_sources, search_page
+from archive.catalogue.store import Catalogue
+from archive.query.search import ArticleQuery, QueryError, facet_counts, get_article, list_sources, search_page
 from tests.query.conftest import DEMO_SOURCE, WIRE, QueryCatalogue
 
 

@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 
 from archive.config import Settings
-from archive.server import create_app
+from archive.web.app import create_app
 from tests.query.conftest import QueryCatalogue
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

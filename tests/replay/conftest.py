@@ -22,12 +22,12 @@ import uvicorn
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from archive.capture_index import timestamp14
-from archive.catalogue import Catalogue
-from archive.models import Capture
-from archive.replay import create_replay_app
+from archive.warc.index import timestamp14
+from archive.catalogue.store import Catalogue
+from archive.catalogue.models import Capture
+from archive.web.replay import create_replay_app
 from archive.urls import surt
-from newsarchive.site_server import SiteServer
+from tests.site_server import SiteServer
 from tests.replay.replay_site import (
     CHANGING,
     SECOND_VERSION,
@@ -44,7 +44,7 @@ PEERS_VENV = PROJECT / ".venv-pywb"  # pywb, cdxj-indexer and wacz: test peers, 
 def run_cli(workdir: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """``newsarchive --data-dir WORKDIR/data --sources WORKDIR/sources.toml ARGS``, in its own process."""
     return subprocess.run(
-        [sys.executable, "-c", "from newsarchive.cli import main; main()",
+        [sys.executable, "-c", "from cli.main import main; main()",
          "--data-dir", str(workdir / "data"), "--sources", str(workdir / "sources.toml"), *args],
         capture_output=True, text=True, timeout=timeout, cwd=workdir, check=False,
     )

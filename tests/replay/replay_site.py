@@ -1,6 +1,6 @@
 """The replay tests' news site: every kind of reference a page makes, a redirect, a page that changes.
 
-``build_replay_site(root, base_url)`` writes, for :class:`newsarchive.site_server.SiteServer`:
+``build_replay_site(root, base_url)`` writes, for :class:`tests.site_server.SiteServer`:
 
 - ``/news/2026/story.html``, the article replay must show whole: a stylesheet that
   ``@import``s a chain of two more, a web font, a script, a ``<style>`` element and a
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.bench_site import write_file
-from newsarchive.site_server import BASE_PLACEHOLDER as BASE
-from newsarchive.site_server import SITE_CONFIG
+from tests.site_server import BASE_PLACEHOLDER as BASE
+from tests.site_server import SITE_CONFIG
 
 STORY = "/news/2026/story.html"
 CHANGING = "/news/2026/changing.html"

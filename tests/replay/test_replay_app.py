@@ -12,10 +12,10 @@ import pytest
 from lxml import html as lxml_html
 from starlette.testclient import TestClient
 
-from archive.capture_index import capture_info, cdxj_line, parse_timestamp, timestamp14
-from archive.replay import CONTENT_SECURITY_POLICY
-from archive.rewrite import css_urls, embedded_urls
-from archive.warc import read_capture
+from archive.warc.index import capture_info, cdxj_line, parse_timestamp, timestamp14
+from archive.web.replay import CONTENT_SECURITY_POLICY
+from archive.web.rewrite import css_urls, embedded_urls
+from archive.warc.records import read_capture
 from tests.replay.conftest import ReplayArchive
 from tests.replay.replay_site import (
     CHANGING,

@@ -15,9 +15,9 @@ import httpx
 from sqlalchemy import delete, select, update
 from starlette.testclient import TestClient
 
-from archive.catalogue import Catalogue
-from archive.models import Article, ArticleVersion, Capture
-from archive.replay import create_replay_app
+from archive.catalogue.store import Catalogue
+from archive.catalogue.models import Article, ArticleVersion, Capture
+from archive.web.replay import create_replay_app
 from tests.replay.conftest import ReplayArchive, free_port, run_cli
 from tests.replay.replay_site import STORY, STORY_MARKER
 
@@ -69,7 +69,7 @@ def test_index_builds_a_new_catalogue_from_the_warc_files_alone(
         replay_archive: ReplayArchive, tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'new.sqlite'}"
     result = subprocess.run(
-        [sys.executable, "-c", "from newsarchive.cli import main; main()", "--data-dir", str(replay_archive.data_dir),
+        [sys.executable, "-c", "from cli.main import main; main()", "--data-dir", str(replay_archive.data_dir),
          "--db", db_url, "index"], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert index_rows(db_url) == index_rows(replay_archive.db_url)
@@ -83,7 +83,7 @@ def test_index_builds_a_new_catalogue_from_the_warc_files_alone(
 def test_replay_command_serves_the_archive(replay_archive: ReplayArchive) -> None:
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-c", "from newsarchive.cli import main; main()", "--data-dir", str(replay_archive.data_dir),
+        [sys.executable, "-c", "from cli.main import main; main()", "--data-dir", str(replay_archive.data_dir),
          "replay", "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/web/{replay_archive.first}/{replay_archive.url(STORY)}"

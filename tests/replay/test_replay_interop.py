@@ -15,9 +15,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from archive.capture_index import timestamp14
-from archive.catalogue import Catalogue
-from archive.models import Capture
+from archive.warc.index import timestamp14
+from archive.catalogue.store import Catalogue
+from archive.catalogue.models import Capture
 from tests.replay.conftest import ReplayArchive, free_port, peer_tool, run_cli
 from tests.replay.replay_site import COPY_OF_LEAD, STORY, STORY_MARKER
 

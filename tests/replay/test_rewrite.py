@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from archive.rewrite import (
+from archive.web.rewrite import (
     UrlRewriter,
     css_urls,
     decode_document,

@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
-from archive.catalogue import Catalogue
-from archive.query import list_runs
+from archive.catalogue.store import Catalogue
+from archive.query.search import list_runs
 from benchmarks.bench_site import build_bench_site
-from newsarchive.site_server import SiteServer
+from tests.site_server import SiteServer
 
-NEWSARCHIVE = [sys.executable, "-c", "from newsarchive.cli import main; main()"]
+NEWSARCHIVE = [sys.executable, "-c", "from cli.main import main; main()"]
 ARTICLES = r"/news/\d{4}/\d{2}/\d{2}/"  # the bench site's article URLs
 # An allow rule no URL matches: every page is navigation, crawled without extraction, which
 # keeps a crawl process to a few seconds where articles and their versions are not the point.

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.catalogue import Catalogue
+from archive.catalogue.store import Catalogue
 from archive.config import SchedulerSettings, Settings, Source, cron_trigger
 from scheduler.crawl_job import CrawlExecutor, log_event
 from scheduler.service import schedule_table

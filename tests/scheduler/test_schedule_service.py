@@ -17,15 +17,15 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from archive.catalogue import utcnow
+from archive.catalogue.store import utcnow
 from archive.config import load_sources
-from archive.models import Article, Capture
-from archive.query import get_article
-from archive.verify import VerifyReport, verify_warcs
-from archive.warc import OPEN_SUFFIX
+from archive.catalogue.models import Article, Capture
+from archive.query.search import get_article
+from archive.warc.verify import VerifyReport, verify_warcs
+from archive.warc.records import OPEN_SUFFIX
 from benchmarks.bench_site import bench_article, build_bench_site
-from newsarchive.article_view import print_article
-from newsarchive.site_server import SiteServer
+from cli.article_view import print_article
+from tests.site_server import SiteServer
 from scheduler.service import crawl_job_store, schedule_table
 from tests.scheduler.conftest import (
     ARTICLES,

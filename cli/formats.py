@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.table import Table
 
-from archive.exports import csv_lines, jsonl_lines
+from archive.query.exports import csv_lines, jsonl_lines
 
 FORMATS = ("table", "json", "jsonl", "csv")
 

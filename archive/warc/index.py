@@ -2,7 +2,7 @@
 
 The catalogue's ``captures`` table is the index: one row per response or revisit record,
 keyed by SURT ``urlkey`` and time, pointing at a WARC file, offset and length, so replay
-reads a capture with one seek (:func:`archive.warc.read_capture`). :class:`CaptureIndex`
+reads a capture with one seek (:func:`archive.warc.records.read_capture`). :class:`CaptureIndex`
 answers replay's questions (the closest capture, its neighbours, a revisit's original, a
 pywb-style CDX query); :func:`index_warcs` rebuilds the table from the WARC files alone,
 which are the source of truth, and writes a CDXJ index as cdxj-indexer does, so pywb and
@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.timeutils import iso_date_to_datetime
 
-from archive.catalogue import Catalogue
-from archive.models import Article, ArticleVersion, Capture
+from archive.catalogue.store import Catalogue
+from archive.catalogue.models import Article, ArticleVersion, Capture
 from archive.urls import surt
-from archive.warc import OPEN_SUFFIX, CaptureInfo, WarcFormatError, iter_captures
+from archive.warc.records import OPEN_SUFFIX, CaptureInfo, WarcFormatError, iter_captures
 
 TIMESTAMP_DIGITS = 14  # YYYYMMDDhhmmss, the Wayback/CDX timestamp
 TIMESTAMP_PAD = "10000101000000"  # a timestamp prefix is padded down (pywb's PAD_14_DOWN): 2026 = 2026-01-01

@@ -9,7 +9,7 @@ PostgreSQL: a stored generated ``search_vector`` column with a GIN index, each a
 indexed with its language's configuration: ``newsarchive_french`` etc., the built-in
 stemming ones plus ``unaccent``, or ``newsarchive_simple`` (unaccent only) for a language
 PostgreSQL has none for. A search is parsed with the configurations of the languages
-searched (archive.fulltext), so it matches inflections too. Arabic is folded as on SQLite,
+searched (archive.query.fulltext), so it matches inflections too. Arabic is folded as on SQLite,
 by ``translate``.
 
 Both: composite indexes for the common listing (a source, newest first) and the facets.
@@ -20,7 +20,7 @@ Revises: 0001
 
 from alembic import op
 
-from archive.fulltext import ARABIC_FOLDS, pg_translate_args
+from archive.query.fulltext import ARABIC_FOLDS, pg_translate_args
 
 revision = "0002"
 down_revision = "0001"

@@ -1,6 +1,6 @@
 """The one query layer over the catalogue: the CLI, the JSON API and the web page call it.
 
-Full-text search (FTS5 on SQLite, ``tsvector`` on PostgreSQL: ``archive.fulltext`` writes
+Full-text search (FTS5 on SQLite, ``tsvector`` on PostgreSQL: ``archive.query.fulltext`` writes
 each), filters, sorting, keyset pagination, highlighted snippets, facet counts and
 streaming exports. Results are plain dicts (the JSON-lines contract of DESIGN.md), so
 every front end prints the same fields.
@@ -39,8 +39,8 @@ from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.types import Double, Float
 
-from archive.catalogue import Catalogue
-from archive.fulltext import (
+from archive.catalogue.store import Catalogue
+from archive.query.fulltext import (
     Search,
     SearchSyntaxError,
     fts5_match,
@@ -51,7 +51,7 @@ from archive.fulltext import (
     pg_tsquery_text,
     snippet,
 )
-from archive.models import Article, ArticleUrl, ArticleVersion, Capture, CrawlRun, SourceRow
+from archive.catalogue.models import Article, ArticleUrl, ArticleVersion, Capture, CrawlRun, SourceRow
 from archive.urls import normalise_url, surt
 
 ARTICLE_FIELDS = (
@@ -86,7 +86,7 @@ def _values(value: str | Sequence[str] | None) -> tuple[str, ...]:
 class ArticleQuery:
     """What to look for; every field optional. Invalid values raise QueryError at creation."""
 
-    text: str | None = None  # search syntax: archive.fulltext
+    text: str | None = None  # search syntax: archive.query.fulltext
     source: str | Sequence[str] | None = None  # any of these sources
     language: str | Sequence[str] | None = None  # any of these languages
     since: date | None = None  # published on or after

@@ -24,17 +24,17 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
-from archive.dedup import (
+from archive.catalogue.dedup import (
     MIN_NEAR_DUPLICATE_TOKENS,
     Fingerprint,
     band_probes,
     is_near_duplicate,
     simhash_bands,
 )
-from archive.extract import Extracted
-from archive.models import Article, ArticleUrl, ArticleVersion, Capture, CrawlRun, SourceRow
+from archive.extract.article import Extracted
+from archive.catalogue.models import Article, ArticleUrl, ArticleVersion, Capture, CrawlRun, SourceRow
 from archive.urls import article_url_key, normalise_url, surt
-from archive.warc import CaptureInfo
+from archive.warc.records import CaptureInfo
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

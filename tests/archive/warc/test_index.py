@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from archive.capture_index import CaptureQueryError, parse_timestamp, search_range
+from archive.warc.index import CaptureQueryError, parse_timestamp, search_range
 
 
 def test_timestamp_prefixes_are_padded_and_clamped_like_pywbs() -> None:

@@ -6,7 +6,7 @@ URL scheme (DESIGN.md; pywb's and the Wayback Machine's, so links and tools carr
   (any prefix of YYYYMMDDhhmmss). Without a modifier it is a page: a request for another
   time is redirected to the capture's exact timestamp, and HTML gets a banner with the
   capture time and links to the previous and next captures. ``im_``, ``cs_``, ``js_``,
-  ``oe_``, ``if_``, ``fr_`` and ``mp_`` (what :mod:`archive.rewrite` writes for embedded
+  ``oe_``, ``if_``, ``fr_`` and ``mp_`` (what :mod:`archive.web.rewrite` writes for embedded
   resources) are served as found, without a banner. HTML and CSS have their URLs rewritten
   into ``/web/``; redirects are replayed as redirects within the archive; a revisit record
   is served with the payload of the response it refers to; the archived status and
@@ -24,7 +24,7 @@ the nearest archived URLs, and every response carries a Content-Security-Policy 
 confines the page to the replay server's origin, so a script or a URL the rewriter missed
 cannot reach the original host either.
 
-Lookups go through the catalogue's captures table (:class:`archive.capture_index.CaptureIndex`),
+Lookups go through the catalogue's captures table (:class:`archive.warc.index.CaptureIndex`),
 then one seek into one WARC file per record. Endpoints are synchronous: Starlette runs
 them in its thread pool, where blocking database and file reads belong.
 """
@@ -54,7 +54,7 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from archive.capture_index import (
+from archive.warc.index import (
     MATCH_TYPES,
     CaptureIndex,
     CaptureQueryError,
@@ -65,9 +65,9 @@ from archive.capture_index import (
     parse_timestamp,
     timestamp14,
 )
-from archive.catalogue import Catalogue
-from archive.models import Capture
-from archive.rewrite import (
+from archive.catalogue.store import Catalogue
+from archive.catalogue.models import Capture
+from archive.web.rewrite import (
     CSS_TYPES,
     HTML_TYPES,
     PAGE,
@@ -80,7 +80,7 @@ from archive.rewrite import (
     rewrite_css,
     rewrite_html,
 )
-from archive.warc import StoredRecord, WarcFormatError, read_capture
+from archive.warc.records import StoredRecord, WarcFormatError, read_capture
 
 # default-src covers scripts, styles, images, fonts, frames, fetch/XHR/WebSocket, workers
 # and media: everything a page loads may come from the replay server, inline or data:,

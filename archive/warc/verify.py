@@ -15,9 +15,9 @@ from sqlalchemy import select
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from archive.catalogue import Catalogue
-from archive.models import Capture
-from archive.warc import OPEN_SUFFIX, WARC_SUFFIX, WarcFormatError, read_capture
+from archive.catalogue.store import Catalogue
+from archive.catalogue.models import Capture
+from archive.warc.records import OPEN_SUFFIX, WARC_SUFFIX, WarcFormatError, read_capture
 
 
 @dataclass

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.dedup import (
+from archive.catalogue.dedup import (
     BAND_PROBE_RADIUS,
     MIN_NEAR_DUPLICATE_TOKENS,
     NEAR_DUPLICATE_DISTANCE,
@@ -28,7 +28,7 @@ from archive.dedup import (
 
 DATASETS = Path(
     os.environ.get("NEWSARCHIVE_DATASETS")
-    or Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+    or Path(__file__).resolve().parents[3].parent / "shared" / "datasets"
 )
 GROUND_TRUTH = DATASETS / "articles-dev" / "ground-truth.jsonl"
 

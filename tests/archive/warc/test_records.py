@@ -18,7 +18,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from archive.warc import (
+from archive.warc.records import (
     OPEN_SUFFIX,
     CaptureInfo,
     WarcFormatError,
@@ -506,8 +506,8 @@ def test_a_failed_write_leaves_only_whole_exchanges(tmp_path: Path) -> None:
         f"""
         import os, resource, signal, sys
         from pathlib import Path
-        sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
-        from archive.warc import WarcWriter
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[3])!r})
+        from archive.warc.records import WarcWriter
 
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over the limit: EFBIG instead of death
         resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))

@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TextIO
 
-from archive.catalogue import Catalogue
+from archive.catalogue.store import Catalogue
 from archive.config import Settings, parse_sources
-from archive.query import ArticleQuery, search_articles
+from archive.query.search import ArticleQuery, search_articles
 from crawler.run import run_crawl
-from newsarchive.formats import write_rows
-from newsarchive.site_server import serve_site
+from cli.formats import write_rows
+from tests.site_server import serve_site
 
 DEMO_SITE = Path(__file__).with_name("demo_site")
 

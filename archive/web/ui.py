@@ -2,7 +2,7 @@
 
 Server-rendered Jinja2 with inline SVG and a stylesheet served from ``archive/web/``: no
 build step, no script, nothing from elsewhere. It reads its query string with the API's
-parameter declarations and calls ``archive.query`` like the API and the CLI.
+parameter declarations and calls ``archive.query.search`` like the API and the CLI.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from archive.api import ARTICLE_PARAMS, RUN_PARAMS, ParamError, article_query, parse_params
-from archive.catalogue import Catalogue
-from archive.query import facet_counts, get_article, list_runs, search_page
+from archive.catalogue.store import Catalogue
+from archive.query.search import facet_counts, get_article, list_runs, search_page
 
-WEB = Path(__file__).with_name("web")
+WEB = Path(__file__).parent  # templates/ and static/ beside this module
 PAGE_SIZE = 20  # results a person scans before refining the search
 PAGE_PARAMS = tuple(param for param in ARTICLE_PARAMS if param.name != "fields")
 # Colour-blind-safe (Okabe-Ito); the last one is "other sources".

@@ -13,10 +13,10 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
 from archive.api import api_routes
-from archive.catalogue import Catalogue
+from archive.catalogue.store import Catalogue
 from archive.config import Settings
-from archive.replay import replay_routes
-from archive.webui import web_routes
+from archive.web.replay import replay_routes
+from archive.web.ui import web_routes
 
 
 def create_app(settings: Settings) -> Starlette:

@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from archive.query import project
+from archive.query.search import project
 
 
 def jsonl_lines(rows: Iterable[dict[str, Any]], fields: Sequence[str] | None = None) -> Iterator[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from archive.catalogue import Catalogue
+from archive.catalogue.store import Catalogue
 from archive.config import (
     CRAWL_STOP_GRACE,
     CRAWL_TIME_LIMIT,
@@ -26,7 +26,7 @@ from archive.config import (
     load_sources,
     select_sources,
 )
-from archive.query import (
+from archive.query.search import (
     FIELDS,
     MAX_LIMIT,
     ORDERS,
@@ -42,7 +42,7 @@ from archive.query import (
     run_dict,
     search_page,
 )
-from newsarchive.formats import FORMATS, write_rows
+from cli.formats import FORMATS, write_rows
 
 ARTICLE_TABLE = ("id", "published", "source", "language", "title", "duplicate_of")
 # The WARC file names do not fit beside the figures: --format jsonl has them.
@@ -94,7 +94,7 @@ def crawl(settings: Settings, names: tuple[str, ...], progress: bool | None) -> 
 @click.pass_obj
 def demo(settings: Settings, port: int) -> None:
     """Offline demo: serve the bundled example site on 127.0.0.1, crawl it, show the result."""
-    from newsarchive.demo import run_demo
+    from cli.demo import run_demo
 
     sys.exit(run_demo(settings, port=port, out=sys.stdout))
 
@@ -189,7 +189,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     """JSON API (/api, described at /api/openapi.json), web page (/) and replay, in one server."""
     import uvicorn
 
-    from archive.server import create_app
+    from archive.web.app import create_app
 
     click.echo(f"newsarchive: http://{host}:{port}/  (API: /api/openapi.json)", err=True)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
@@ -205,12 +205,12 @@ def replay(settings: Settings, host: str, port: int) -> None:
 
     import uvicorn
 
-    if importlib.util.find_spec("archive.server") is not None:  # the web UI, which mounts replay
-        from archive.server import create_app
+    if importlib.util.find_spec("archive.web.app") is not None:  # the web UI, which mounts replay
+        from archive.web.app import create_app
 
         app = create_app(settings)
     else:
-        from archive.replay import create_replay_app
+        from archive.web.replay import create_replay_app
 
         app = create_replay_app(_catalogue(settings), settings.warc_dir)
     click.echo(f"newsarchive replay: http://{host}:{port}/web/<timestamp>/<url>  (CDX: /cdx?url=...)", err=True)
@@ -223,8 +223,8 @@ def replay(settings: Settings, host: str, port: int) -> None:
 @click.pass_obj
 def index(settings: Settings, cdxj_file) -> None:  # type: ignore[no-untyped-def]
     """Rebuild the capture index from the WARC files, which are the source of truth."""
-    from archive.capture_index import index_warcs
-    from archive.warc import WarcFormatError
+    from archive.warc.index import index_warcs
+    from archive.warc.records import WarcFormatError
 
     try:
         report = index_warcs(_catalogue(settings), settings.warc_dir, cdxj_file)
@@ -246,8 +246,8 @@ def index(settings: Settings, cdxj_file) -> None:  # type: ignore[no-untyped-def
 @click.pass_obj
 def export(settings: Settings, wacz_file: Path, title: str | None) -> None:
     """Package the WARC files with their index and the article list as a WACZ file."""
-    from archive.wacz import export_wacz
-    from archive.warc import WarcFormatError
+    from archive.warc.wacz import export_wacz
+    from archive.warc.records import WarcFormatError
 
     try:
         report = export_wacz(_catalogue(settings), settings.warc_dir, wacz_file, title=title)
@@ -263,7 +263,7 @@ def export(settings: Settings, wacz_file: Path, title: str | None) -> None:
 @click.pass_obj
 def show(settings: Settings, ref: str, fmt: str) -> None:
     """One article in full, by id or URL, with its versions and captures."""
-    from newsarchive.article_view import print_article
+    from cli.article_view import print_article
 
     article = get_article(_catalogue(settings), ref)
     if article is None:
@@ -328,7 +328,7 @@ def schedule_list(settings: Settings, fmt: str) -> None:
 @click.pass_obj
 def verify(settings: Settings) -> None:
     """Check every WARC record's digests and every catalogue pointer; exit 1 on damage."""
-    from archive.verify import verify_archive
+    from archive.warc.verify import verify_archive
 
     report = verify_archive(_catalogue(settings), settings.warc_dir,
                             progress=lambda name: click.echo(f"checking {name}", err=True))

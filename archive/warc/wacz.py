@@ -30,10 +30,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from archive.capture_index import captures_in, cdxj_line
-from archive.catalogue import Catalogue
-from archive.models import Article, Capture
-from archive.warc import WARC_SUFFIX
+from archive.warc.index import captures_in, cdxj_line
+from archive.catalogue.store import Catalogue
+from archive.catalogue.models import Article, Capture
+from archive.warc.records import WARC_SUFFIX
 
 WACZ_VERSION = "1.1.1"
 INDEX_PATH = "indexes/index.cdx"
