@@ -33,14 +33,13 @@ from archive.query.search import (
     ArticleQuery,
     QueryError,
     check_fields,
-    facet_counts,
-    get_article,
     iter_articles,
-    list_runs,
-    list_sources,
     project,
     search_page,
 )
+from archive.query.articles import get_article
+from archive.query.facets import facet_counts
+from archive.query.runs import list_runs, list_sources
 
 EXPORT_FIELDS = ARTICLE_FIELDS + EXTRA_FIELDS  # snippets belong to a page of results, not to data
 MAX_TEXT = 1000  # characters of a search or a name: longer is a mistake or an attack

@@ -38,7 +38,8 @@ from sqlalchemy.engine import make_url
 from archive.catalogue.store import Catalogue
 from archive.query.exports import csv_lines
 from archive.catalogue.models import Article, SourceRow
-from archive.query.search import ArticleQuery, facet_counts, iter_articles, search_page
+from archive.query.facets import facet_counts
+from archive.query.search import ArticleQuery, iter_articles, search_page
 
 SEED = 20261129
 SOURCES = 20

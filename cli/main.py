@@ -34,14 +34,13 @@ from archive.query.search import (
     ArticleQuery,
     QueryError,
     check_fields,
-    facet_counts,
-    get_article,
     iter_articles,
-    list_runs,
     project,
-    run_dict,
     search_page,
 )
+from archive.query.articles import get_article
+from archive.query.facets import facet_counts
+from archive.query.runs import list_runs, run_dict
 from cli.formats import FORMATS, write_rows
 
 ARTICLE_TABLE = ("id", "published", "source", "language", "title", "duplicate_of")

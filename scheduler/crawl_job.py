@@ -42,7 +42,7 @@ from apscheduler.job import Job
 
 from archive.catalogue.store import Catalogue, utcnow
 from archive.config import SchedulerSettings, Settings, Source
-from archive.query.search import run_dict
+from archive.query.runs import run_dict
 from archive.warc.records import OPEN_SUFFIX
 
 logger = logging.getLogger("newsarchive.scheduler")

@@ -51,7 +51,7 @@ from archive.config import (
     cron_trigger,
     load_sources,
 )
-from archive.query.search import list_runs
+from archive.query.runs import list_runs
 from scheduler.crawl_job import CrawlExecutor, crawl_source, log_event
 
 JOBS_TABLE = "apscheduler_jobs"  # APScheduler's own table in the catalogue database

@@ -1,9 +1,12 @@
-"""The one query layer over the catalogue: the CLI, the JSON API and the web page call it.
+"""Article search, the core of the query layer: the CLI, the JSON API and the web page call it.
 
-Full-text search (FTS5 on SQLite, ``tsvector`` on PostgreSQL: ``archive.query.fulltext`` writes
-each), filters, sorting, keyset pagination, highlighted snippets, facet counts and
-streaming exports. Results are plain dicts (the JSON-lines contract of DESIGN.md), so
-every front end prints the same fields.
+:class:`ArticleQuery` says what to look for; :func:`query_plan` turns it into SQL on either
+database (full-text search: FTS5 on SQLite, ``tsvector`` on PostgreSQL, both written by
+``archive.query.fulltext``), filters, sorting and keyset pagination; :func:`search_page`
+answers a page with highlighted snippets, :func:`iter_articles` streams every match for
+exports. Results are plain dicts (the JSON-lines contract of DESIGN.md, :func:`article_dict`),
+so every front end prints the same fields. Facet counts, one article in full and the
+runs and sources listings are beside this module (``facets``, ``articles``, ``runs``).
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -51,8 +53,7 @@ from archive.query.fulltext import (
     pg_tsquery_text,
     snippet,
 )
-from archive.catalogue.models import Article, ArticleUrl, ArticleVersion, Capture, CrawlRun, SourceRow
-from archive.urls import normalise_url, surt
+from archive.catalogue.models import Article, Capture, SourceRow
 
 ARTICLE_FIELDS = (
     "id", "url", "canonical_url", "source", "title", "authors", "published", "language", "sitename",
@@ -157,7 +158,7 @@ BM25_WEIGHTS = (10.0, 5.0, 1.0)  # title, description, text: a word in the title
 
 
 @dataclass(frozen=True)
-class _Plan:
+class Plan:
     """The FROM, WHERE and sort key of a query on one database."""
 
     query: ArticleQuery
@@ -216,7 +217,8 @@ _LANGUAGE_CONFIGS = text(
     "SELECT DISTINCT newsarchive_ts_config(language)::text FROM unnest(CAST(:languages AS text[])) AS language")
 
 
-def _plan(session: Session, query: ArticleQuery) -> _Plan:
+def query_plan(session: Session, query: ArticleQuery) -> Plan:
+    """The plan of a query on the session's database (a search on PostgreSQL asks it how to parse the words)."""
     dialect = session.get_bind().dialect.name
     where: list[ColumnElement] = []
     match = rank = None
@@ -257,7 +259,7 @@ def _plan(session: Session, query: ArticleQuery) -> _Plan:
         where.append(copied if query.has_duplicates else ~copied)
     if query.unique:
         where.append(Article.duplicate_of.is_(None))
-    return _Plan(query, dialect, tuple(where), match, rank)
+    return Plan(query, dialect, tuple(where), match, rank)
 
 
 def _pg_tsquery_text(session: Session, search: Search, configs: tuple[str, ...]) -> str | None:
@@ -312,7 +314,8 @@ def _decode_cursor(cursor: str, query_sort: str, query_order: str) -> tuple[Any,
 
 
 # --- results --------------------------------------------------------------------------------
-def _iso(moment: datetime | None) -> str | None:
+def iso_utc(moment: datetime | None) -> str | None:
+    """A catalogue time (naive UTC) as the results write it: ISO 8601 with a Z."""
     return moment.isoformat() + "Z" if moment else None
 
 
@@ -334,8 +337,8 @@ def article_dict(row: Mapping[str, Any]) -> dict[str, Any]:
         "language": row["language"],
         "sitename": row["sitename"],
         "text": row["text"],
-        "first_seen": _iso(row["first_seen"]),
-        "last_seen": _iso(row["last_seen"]),
+        "first_seen": iso_utc(row["first_seen"]),
+        "last_seen": iso_utc(row["last_seen"]),
         "warc_file": row["warc_file"],
         "warc_offset": row["warc_offset"],
         "content_hash": row["content_hash"],
@@ -347,7 +350,8 @@ def article_dict(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _article_select(plan: _Plan, *extra: Any) -> Select:
+def article_select(plan: Plan, *extra: Any) -> Select:
+    """The plan's articles as rows of _ARTICLE_COLUMNS (and ``extra``), which article_dict reads."""
     return (plan.select(*_ARTICLE_COLUMNS, *extra)
             .join(SourceRow, SourceRow.id == Article.source_id)
             .outerjoin(Capture, Capture.id == Article.capture_id))
@@ -356,8 +360,8 @@ def _article_select(plan: _Plan, *extra: Any) -> Select:
 def search_page(catalogue: Catalogue, query: ArticleQuery) -> ArticlePage:
     """One page of the articles matching the query, with snippets and the next page's cursor."""
     with catalogue.session() as session:
-        plan = _plan(session, query)
-        statement = _article_select(plan, plan.key()[0].label("sort_key")).order_by(*plan.order_by())
+        plan = query_plan(session, query)
+        statement = article_select(plan, plan.key()[0].label("sort_key")).order_by(*plan.order_by())
         if query.cursor:
             statement = statement.where(plan.after())
         if query.limit is not None:
@@ -387,8 +391,8 @@ def search_articles(catalogue: Catalogue, query: ArticleQuery) -> list[dict[str,
 def iter_articles(catalogue: Catalogue, query: ArticleQuery) -> Iterator[dict[str, Any]]:
     """Every matching article in the query's order, streamed: exports of any size in bounded memory."""
     with catalogue.session() as session:
-        plan = _plan(session, query)
-        statement = _article_select(plan).order_by(*plan.order_by())
+        plan = query_plan(session, query)
+        statement = article_select(plan).order_by(*plan.order_by())
         if query.cursor:
             statement = statement.where(plan.after())
         if query.limit is not None:
@@ -411,137 +415,3 @@ def check_fields(fields: Sequence[str], allowed: Sequence[str] = FIELDS) -> tupl
     if unknown:
         raise QueryError("fields", f"unknown field(s) {', '.join(unknown)}; fields are: {', '.join(allowed)}")
     return tuple(fields)
-
-
-# --- facets and statistics ----------------------------------------------------------------
-def facet_counts(catalogue: Catalogue, query: ArticleQuery) -> dict[str, Any]:
-    """Counts of the matching articles per source, language and day, and per day and source.
-
-    One grouped scan of the matches (an index-only scan without a search text) gives all
-    of them, so a page's facets and chart cost one query.
-    """
-    groups = (Article.published, Article.source_id, Article.language)
-    with catalogue.session() as session:
-        statement = _plan(session, query).select(*groups, func.count()).group_by(*groups)
-        rows = session.connection().execute(statement).all()  # Core rows: thousands of groups
-        names = dict(session.execute(select(SourceRow.id, SourceRow.name)).all())
-    sources, languages, days, by_day_source = Counter(), Counter(), Counter(), Counter()
-    for published, source_id, language, count in rows:
-        sources[names[source_id]] += count
-        languages[language or "unknown"] += count
-        if published is not None:
-            days[published] += count
-            by_day_source[published, names[source_id]] += count
-    return {
-        "total": sum(sources.values()),
-        "undated": sum(sources.values()) - sum(days.values()),
-        "sources": [{"value": k, "count": v} for k, v in sorted(sources.items(), key=lambda i: (-i[1], i[0]))],
-        "languages": [{"value": k, "count": v} for k, v in sorted(languages.items(), key=lambda i: (-i[1], i[0]))],
-        "days": [{"day": d.isoformat(), "count": n} for d, n in sorted(days.items())],
-        "by_day_source": [{"day": d.isoformat(), "source": s, "count": n}
-                          for (d, s), n in sorted(by_day_source.items())],
-    }
-
-
-def list_sources(catalogue: Catalogue) -> list[dict[str, Any]]:
-    """Every source with its article count, first and last article seen, and latest run."""
-    articles = (select(Article.source_id, func.count().label("articles"),
-                       func.min(Article.first_seen).label("first_seen"),
-                       func.max(Article.last_seen).label("last_seen"))
-                .group_by(Article.source_id).subquery())
-    latest = (select(CrawlRun.source_id, func.max(CrawlRun.id).label("run_id"))
-              .group_by(CrawlRun.source_id).subquery())
-    statement = (select(SourceRow.name, articles.c.articles, articles.c.first_seen, articles.c.last_seen,
-                        CrawlRun)
-                 .outerjoin(articles, articles.c.source_id == SourceRow.id)
-                 .outerjoin(latest, latest.c.source_id == SourceRow.id)
-                 .outerjoin(CrawlRun, CrawlRun.id == latest.c.run_id)
-                 .order_by(SourceRow.name))
-    with catalogue.session() as session:
-        return [
-            {"name": name, "articles": count or 0, "first_seen": _iso(first), "last_seen": _iso(last),
-             "last_run": run_dict(run, name) if run else None}
-            for name, count, first, last, run in session.execute(statement)
-        ]
-
-
-# --- one article, runs ----------------------------------------------------------------------
-def get_article(catalogue: Catalogue, ref: str | int) -> dict[str, Any] | None:
-    """One article by id or by any URL it was seen at, with its URLs, versions, duplicates, captures."""
-    with catalogue.session() as session:
-        article_id = _resolve(session, ref)
-        if article_id is None:
-            return None
-        plan = _plan(session, ArticleQuery())
-        result = article_dict(session.execute(_article_select(plan).where(Article.id == article_id))
-                              .mappings().one())
-        result["urls"] = sorted(session.scalars(select(ArticleUrl.url).where(ArticleUrl.article_id == article_id)))
-        result["versions"] = [
-            {"version": v.version, "title": v.title, "fetched": _iso(v.fetched),
-             "content_hash": v.content_hash, "text": v.text, "capture_id": v.capture_id}
-            for v in session.scalars(select(ArticleVersion).where(ArticleVersion.article_id == article_id)
-                                     .order_by(ArticleVersion.version))
-        ]
-        # Every fetch of the article, unchanged re-fetches too: captures of any URL it was
-        # seen at (matched by SURT key, as replay looks them up), and those of its versions.
-        urlkeys = {surt(url) for url in (result["url"], result["canonical_url"], *result["urls"])}
-        version_captures = [v["capture_id"] for v in result["versions"] if v["capture_id"]]
-        captures = session.scalars(
-            select(Capture).where(or_(Capture.urlkey.in_(urlkeys), Capture.id.in_(version_captures)))
-            .order_by(Capture.timestamp, Capture.id)
-        )
-        result["captures"] = [
-            {"id": c.id, "url": c.url, "timestamp": _iso(c.timestamp), "status": c.status,
-             "record_type": c.record_type, "warc_file": c.warc_file, "warc_offset": c.warc_offset,
-             "warc_length": c.warc_length, "payload_digest": c.payload_digest,
-             "replay_url": replay_path(c.url, c.timestamp)}
-            for c in captures
-        ]
-        copies = session.execute(
-            select(Article.id, Article.url, SourceRow.name, Article.title, Article.duplicate_kind)
-            .join(SourceRow, SourceRow.id == Article.source_id)
-            .where(Article.duplicate_of == article_id).order_by(Article.id)
-        )
-        result["duplicates"] = [{"id": i, "url": u, "source": s, "title": t, "kind": k} for i, u, s, t, k in copies]
-        return result
-
-
-def _resolve(session: Session, ref: str | int) -> int | None:
-    if isinstance(ref, int) or str(ref).isdigit():
-        number = int(ref)
-        return session.scalar(select(Article.id).where(Article.id == number)) if number <= MAX_ID else None
-    found = session.scalar(select(Article.id).where(Article.canonical_url == ref))
-    if found is None:
-        found = session.scalar(select(ArticleUrl.article_id).where(ArticleUrl.url == normalise_url(str(ref))))
-    return found
-
-
-def run_dict(run: CrawlRun, source: str) -> dict[str, Any]:
-    """A crawl run as `newsarchive runs --format jsonl` spells it."""
-    return {
-        "id": run.id,
-        "source": source,
-        "status": run.status,
-        "started": _iso(run.started),
-        "finished": _iso(run.finished),
-        "pages": run.pages,
-        "not_modified": run.not_modified,
-        "bytes": run.bytes,
-        "articles_new": run.articles_new,
-        "articles_updated": run.articles_updated,
-        "articles_duplicate": run.articles_duplicate,
-        "errors": run.errors,
-        "error_kinds": run.error_kinds or {},
-        "warc_files": list(run.warc_files or []),
-        "message": run.message,
-    }
-
-
-def list_runs(catalogue: Catalogue, source: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-    """Crawl runs, newest first."""
-    statement = select(CrawlRun, SourceRow.name).join(SourceRow, SourceRow.id == CrawlRun.source_id)
-    if source:
-        statement = statement.where(SourceRow.name == source)
-    statement = statement.order_by(CrawlRun.started.desc(), CrawlRun.id.desc()).limit(limit)
-    with catalogue.session() as session:
-        return [run_dict(run, name) for run, name in session.execute(statement)]

@@ -22,7 +22,10 @@ from starlette.templating import Jinja2Templates
 
 from archive.api import ARTICLE_PARAMS, RUN_PARAMS, ParamError, article_query, parse_params
 from archive.catalogue.store import Catalogue
-from archive.query.search import facet_counts, get_article, list_runs, search_page
+from archive.query.articles import get_article
+from archive.query.facets import facet_counts
+from archive.query.runs import list_runs
+from archive.query.search import search_page
 
 WEB = Path(__file__).parent  # templates/ and static/ beside this module
 PAGE_SIZE = 20  # results a person scans before refining the search

@@ -17,7 +17,8 @@ from starlette.testclient import TestClient
 
 from archive.api import ARTICLE_PARAMS, EXPORT_FIELDS, EXPORT_PARAMS, FILTERS, OPENAPI, RUN_PARAMS
 from archive.config import Settings
-from archive.query.search import ARTICLE_FIELDS, ArticleQuery, facet_counts
+from archive.query.facets import facet_counts
+from archive.query.search import ARTICLE_FIELDS, ArticleQuery
 from archive.web.app import create_app
 from tests.query.conftest import WIRE, QueryCatalogue
 

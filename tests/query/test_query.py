@@ -12,7 +12,10 @@ from datetime import date, datetime
 import pytest
 
 from archive.catalogue.store import Catalogue
-from archive.query.search import ArticleQuery, QueryError, facet_counts, get_article, list_sources, search_page
+from archive.query.articles import get_article
+from archive.query.facets import facet_counts
+from archive.query.runs import list_sources
+from archive.query.search import ArticleQuery, QueryError, search_page
 from tests.query.conftest import DEMO_SOURCE, WIRE, QueryCatalogue
 
 

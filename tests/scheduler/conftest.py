@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from archive.catalogue.store import Catalogue
-from archive.query.search import list_runs
+from archive.query.runs import list_runs
 from benchmarks.bench_site import build_bench_site
 from tests.site_server import SiteServer
 

@@ -9,7 +9,8 @@ from sqlalchemy import inspect
 
 from archive.catalogue.store import Catalogue
 from archive.extract.article import Extracted
-from archive.query.search import ArticleQuery, facet_counts
+from archive.query.facets import facet_counts
+from archive.query.search import ArticleQuery
 
 BODY = "\n\n".join(
     f"Paragraph {n}: the regional council voted on the harbour budget after a long debate "
@@ -78,7 +79,7 @@ def test_changed_body_is_a_new_version_and_old_one_is_kept(catalogue: Catalogue)
     corrected = catalogue.record_article("news", url, extracted(BODY + "\n\nCorrection: the vote was 12-3."),
                                          seen=seen + timedelta(hours=2))
     assert (first.status, unchanged.status, corrected.status) == ("new", "unchanged", "updated")
-    from archive.query.search import get_article
+    from archive.query.articles import get_article
 
     article = get_article(catalogue, first.article_id)
     assert [v["version"] for v in article["versions"]] == [1, 2]
@@ -98,7 +99,7 @@ def test_runs_are_recorded_and_dead_ones_closed(catalogue: Catalogue) -> None:
 
 
 def test_article_lists_every_capture_of_its_urls_unchanged_refetches_included(catalogue: Catalogue) -> None:
-    from archive.query.search import get_article
+    from archive.query.articles import get_article
     from archive.warc.records import CaptureInfo
 
     url = "https://news.example/2026/11/02/harbour.html"
