@@ -44,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 sys.path.insert(0, str(PROJECT))
 
-from archive.warc.index import timestamp14
+from archive.wayback import RAW, replay_url, timestamp14
 from archive.catalogue.store import Catalogue
 from archive.catalogue.models import Article, Capture
 
@@ -143,7 +143,7 @@ def main() -> None:
         ours_port, pywb_port = free_port(), free_port()
         with running([*NEWSARCHIVE, "--data-dir", str(data_dir.resolve()), "replay", "--port", str(ours_port)],
                      ours_port, work):
-            ours = measure(ours_port, {"page": f"/web/{ts}/{url}", "raw": f"/web/{ts}id_/{url}"}, args.requests)
+            ours = measure(ours_port, {"page": replay_url(ts, url), "raw": replay_url(ts, url, RAW)}, args.requests)
         with running([str(tools / "wayback"), "--port", str(pywb_port), "--bind", "127.0.0.1"], pywb_port, work):
             pywb = measure(pywb_port, {"page": f"/bench/{ts}mp_/{url}", "raw": f"/bench/{ts}id_/{url}"},
                            args.requests)

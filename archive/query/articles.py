@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from archive.catalogue.models import Article, ArticleUrl, ArticleVersion, Capture, SourceRow
 from archive.catalogue.store import Catalogue
-from archive.query.search import MAX_ID, ArticleQuery, article_dict, article_select, iso_utc, query_plan, replay_path
+from archive.query.search import MAX_ID, ArticleQuery, article_dict, article_select, iso_utc, query_plan
 from archive.urls import normalise_url, surt
+from archive.wayback import replay_url
 
 
 def get_article(catalogue: Catalogue, ref: str | int) -> dict[str, Any] | None:
@@ -45,7 +46,7 @@ def get_article(catalogue: Catalogue, ref: str | int) -> dict[str, Any] | None:
             {"id": c.id, "url": c.url, "timestamp": iso_utc(c.timestamp), "status": c.status,
              "record_type": c.record_type, "warc_file": c.warc_file, "warc_offset": c.warc_offset,
              "warc_length": c.warc_length, "payload_digest": c.payload_digest,
-             "replay_url": replay_path(c.url, c.timestamp)}
+             "replay_url": replay_url(c.timestamp, c.url)}
             for c in captures
         ]
         copies = session.execute(

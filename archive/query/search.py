@@ -54,6 +54,7 @@ from archive.query.fulltext import (
     snippet,
 )
 from archive.catalogue.models import Article, Capture, SourceRow
+from archive.wayback import replay_url
 
 ARTICLE_FIELDS = (
     "id", "url", "canonical_url", "source", "title", "authors", "published", "language", "sitename",
@@ -319,11 +320,6 @@ def iso_utc(moment: datetime | None) -> str | None:
     return moment.isoformat() + "Z" if moment else None
 
 
-def replay_path(url: str, timestamp: datetime) -> str:
-    """Where the replay server shows a capture (DESIGN.md's wayback scheme)."""
-    return f"/web/{timestamp.strftime('%Y%m%d%H%M%S')}/{url}"
-
-
 def article_dict(row: Mapping[str, Any]) -> dict[str, Any]:
     """An article as the JSON-lines contract spells it, from a row of _ARTICLE_COLUMNS."""
     return {
@@ -346,7 +342,7 @@ def article_dict(row: Mapping[str, Any]) -> dict[str, Any]:
         "description": row["description"],
         "duplicate_kind": row["duplicate_kind"],
         "versions": row["versions_count"],
-        "replay_url": replay_path(row["capture_url"], row["capture_time"]) if row["capture_time"] else None,
+        "replay_url": replay_url(row["capture_time"], row["capture_url"]) if row["capture_time"] else None,
     }
 
 

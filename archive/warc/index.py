@@ -11,7 +11,6 @@ ReplayWeb.page read it as their own.
 
 from __future__ import annotations
 
-import calendar
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -28,10 +27,8 @@ from archive.catalogue.store import Catalogue
 from archive.catalogue.models import Article, ArticleVersion, Capture
 from archive.urls import surt
 from archive.warc.records import OPEN_SUFFIX, CaptureInfo, WarcFormatError, iter_captures
+from archive.wayback import timestamp14
 
-TIMESTAMP_DIGITS = 14  # YYYYMMDDhhmmss, the Wayback/CDX timestamp
-TIMESTAMP_PAD = "10000101000000"  # a timestamp prefix is padded down (pywb's PAD_14_DOWN): 2026 = 2026-01-01
-TIMESTAMP_PAD_UP = "99991231235959"  # ...or up, for the end of a range: 2026 = 2026-12-31 23:59:59
 MATCH_TYPES = ("exact", "prefix", "host", "domain")
 NOT_MODIFIED = 304  # a capture without a body: replay shows the one it confirmed instead
 WARC_PATTERNS = ("*.warc.gz", "*.warc")
@@ -42,30 +39,6 @@ NEARBY_SCAN = 20  # captures read per URL a "not archived" page wants: a URL cra
 
 class CaptureQueryError(ValueError):
     """A CDX query that cannot be answered; the message names the parameter at fault."""
-
-
-def timestamp14(moment: datetime) -> str:
-    """The 14-digit timestamp of a capture time (naive UTC, as the catalogue stores it, or aware)."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.strftime("%Y%m%d%H%M%S")
-
-
-def parse_timestamp(value: str, *, pad_up: bool = False) -> datetime:
-    """The moment a timestamp names: any prefix of YYYYMMDDhhmmss, out-of-range fields clamped.
-
-    Padded down as pywb does ("2026" is 2026-01-01 00:00:00), or up for the end of a range
-    ("2026" is 2026-12-31 23:59:59.999999); naive UTC, as the catalogue stores times. Raises
-    CaptureQueryError when it is not 1 to 14 digits.
-    """
-    if not value.isdigit() or not 1 <= len(value) <= TIMESTAMP_DIGITS:
-        raise CaptureQueryError(f"timestamp {value!r} must be 1 to 14 digits: YYYYMMDDhhmmss or a prefix of it")
-    digits = value + (TIMESTAMP_PAD_UP if pad_up else TIMESTAMP_PAD)[len(value):]
-    year = max(int(digits[0:4]), 1)
-    month = min(max(int(digits[4:6]), 1), 12)
-    day = min(max(int(digits[6:8]), 1), calendar.monthrange(year, month)[1])
-    return datetime(year, month, day, min(int(digits[8:10]), 23), min(int(digits[10:12]), 59),
-                    min(int(digits[12:14]), 59), 999_999 if pad_up else 0)
 
 
 def search_range(url: str, match_type: str) -> tuple[str, str]:

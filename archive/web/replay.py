@@ -1,6 +1,7 @@
 """Wayback-style replay of the archive: a Starlette (ASGI) app over the capture index and WARC files.
 
-URL scheme (DESIGN.md; pywb's and the Wayback Machine's, so links and tools carry over):
+URL scheme (DESIGN.md; pywb's and the Wayback Machine's, so links and tools carry over; the
+addresses are written and parsed by :mod:`archive.wayback`):
 
 - ``/web/<timestamp><modifier>/<url>``: the capture of ``url`` closest to ``timestamp``
   (any prefix of YYYYMMDDhhmmss). Without a modifier it is a page: a request for another
@@ -34,10 +35,8 @@ from __future__ import annotations
 import gzip
 import html
 import json
-import re
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -54,6 +53,8 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
+from archive.catalogue.models import Capture
+from archive.catalogue.store import Catalogue
 from archive.warc.index import (
     MATCH_TYPES,
     CaptureIndex,
@@ -62,25 +63,28 @@ from archive.warc.index import (
     capture_info,
     cdx_fields,
     cdxj_line,
+)
+from archive.warc.records import StoredRecord, WarcFormatError, read_capture
+from archive.wayback import (
+    PAGE,
+    RAW,
+    REPLAY_PREFIX,
+    WaybackError,
+    parse_replay_path,
     parse_timestamp,
+    replay_url,
     timestamp14,
 )
-from archive.catalogue.store import Catalogue
-from archive.catalogue.models import Capture
 from archive.web.rewrite import (
     CSS_TYPES,
     HTML_TYPES,
-    PAGE,
-    REPLAY_PREFIX,
     UrlRewriter,
     decode_document,
     encode_document,
-    replay_url,
     resolve_url,
     rewrite_css,
     rewrite_html,
 )
-from archive.warc.records import StoredRecord, WarcFormatError, read_capture
 
 # default-src covers scripts, styles, images, fonts, frames, fetch/XHR/WebSocket, workers
 # and media: everything a page loads may come from the replay server, inline or data:,
@@ -88,59 +92,10 @@ from archive.warc.records import StoredRecord, WarcFormatError, read_capture
 CONTENT_SECURITY_POLICY = (
     "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; form-action 'self'; base-uri 'self'"
 )
-REPLAY_MODIFIERS = frozenset({"id_", "mp_", "im_", "cs_", "js_", "oe_", "if_", "fr_"})
-RAW = "id_"
 KEPT_HEADERS = frozenset({"content-type", "content-language", "content-disposition", "content-range"})
 ORIGINAL_HEADER_PREFIX = "X-Archive-Orig-"  # pywb's name for archived headers that must not act
 LISTING_LIMIT = 5000  # captures on one /web/*/ page; the CDX API pages through more
 NEARBY_LIMIT = 10  # archived URLs a "not archived" page offers instead
-
-_TARGET = re.compile(r"^(?P<timestamp>\d{1,14})?(?P<modifier>[a-z]{2}_)?/(?P<url>.*)$", re.DOTALL)
-_SCHEME_SLASH = re.compile(r"^(https?):/+", re.IGNORECASE)
-
-
-class ReplayPathError(ValueError):
-    """A /web/ path that names no URL; the message shows the expected form."""
-
-
-@dataclass(frozen=True)
-class ReplayTarget:
-    """What a /web/ path asks for."""
-
-    url: str
-    timestamp: str | None  # digits as given; None: the latest capture
-    modifier: str  # "" (page), "id_", "im_"...
-    listing: bool = False  # /web/*/url: every capture
-    prefix: bool = False  # /web/*/url*: every URL under url
-
-
-def parse_replay_path(path: str, query: str = "") -> ReplayTarget:
-    """The target of a replay path (after ``/web/``, still percent-encoded) and its query string.
-
-    The query string belongs to the archived URL. ``http:/host`` (a slash lost by a proxy)
-    and scheme-less URLs are read as http(s) URLs, as the Wayback Machine does.
-    """
-    listing = path.startswith("*/")
-    rest = path[2:] if listing else path
-    match = _TARGET.match(rest) if not listing else None
-    if match is not None and (match.group("timestamp") or match.group("modifier")):
-        modifier = match.group("modifier") or PAGE
-        if modifier != PAGE and modifier not in REPLAY_MODIFIERS:
-            raise ReplayPathError(f"unknown modifier {modifier!r} in /web/{path}: use one of "
-                                  f"{', '.join(sorted(REPLAY_MODIFIERS))} or none")
-        timestamp, url = match.group("timestamp"), match.group("url")
-    else:
-        timestamp, modifier, url = None, PAGE, rest
-    if query:
-        url += "?" + query
-    prefix = listing and url.endswith("*")
-    url = url[:-1] if prefix else url
-    if not url:
-        raise ReplayPathError("no URL to replay: use /web/<timestamp>/<url>, e.g. /web/2026/http://example.com/")
-    url = _SCHEME_SLASH.sub(lambda m: m.group(1).lower() + "://", url)
-    if "://" not in url:
-        url = "http://" + url
-    return ReplayTarget(url=url, timestamp=timestamp, modifier=modifier, listing=listing, prefix=prefix)
 
 
 class Replayer:
@@ -160,7 +115,7 @@ class Replayer:
             if target.listing:
                 return self._listing(target)
             moment = parse_timestamp(target.timestamp) if target.timestamp else datetime(9999, 12, 31)
-        except (ReplayPathError, CaptureQueryError) as exc:
+        except (WaybackError, CaptureQueryError) as exc:
             return _page(400, "Not a replay address", f"<p>{_text(str(exc))}</p>")
         closest = self.index.closest(target.url, moment)
         if closest is None:
@@ -243,11 +198,10 @@ class Replayer:
         more = len(rows) > LISTING_LIMIT
         lines = []
         for capture in rows[:LISTING_LIMIT]:
-            timestamp = timestamp14(capture.timestamp)
             kind = " (revisit)" if capture.record_type == "revisit" else ""
             url_cell = f"<td>{_text(capture.url)}</td>" if target.prefix else ""
             lines.append(
-                f'<tr><td><a href="{_text(replay_url(timestamp, capture.url))}">{_human(capture.timestamp)}</a></td>'
+                f'<tr><td><a href="{_text(replay_url(capture.timestamp, capture.url))}">{_human(capture.timestamp)}</a></td>'
                 f"{url_cell}<td>{capture.status}</td><td>{_text(capture.mime or '')}{kind}</td>"
                 f'<td style="text-align:right">{capture.warc_length:,}</td></tr>'
             )
@@ -266,7 +220,7 @@ class Replayer:
     def _not_archived(self, url: str) -> Response:
         nearby = self.index.nearby(url, NEARBY_LIMIT)
         items = "".join(
-            f'<li><a href="{_text(replay_url(timestamp14(when), other))}">{_text(other)}</a> '
+            f'<li><a href="{_text(replay_url(when, other))}">{_text(other)}</a> '
             f"({_human(when)})</li>" for other, when in nearby
         )
         suggestions = (f"<p>Nearest archived URLs of the same site:</p><ul>{items}</ul>" if items
@@ -292,7 +246,7 @@ class Replayer:
             since = parse_timestamp(params["from"]) if params.get("from") else None
             until = parse_timestamp(params["to"], pad_up=True) if params.get("to") else None
             fields = [f for f in params.get("fl", "").split(",") if f]
-        except CaptureQueryError as exc:
+        except (CaptureQueryError, WaybackError) as exc:
             return PlainTextResponse(f"{exc}\n", status_code=400)
         captures = self.index.query(url.rstrip("*") or url, match_type, since=since, until=until, limit=limit,
                                     reverse=params.get("sort") == "reverse")
@@ -398,7 +352,7 @@ _LINK_GUARD = (
     "document.addEventListener('click',function(e){var a=e.target;"
     "while(a){if(a.href){break}a=a.parentElement}if(!a){return}"
     "var u=new URL(a.href,document.baseURI);"
-    "if(u.origin!==location.origin){if(/^https?:$/.test(u.protocol)){a.href='/web/TIMESTAMP/'+u.href}}},true);"
+    "if(u.origin!==location.origin){if(/^https?:$/.test(u.protocol)){a.href='" + REPLAY_PREFIX + "TIMESTAMP/'+u.href}}},true);"
 )
 _PAGE_STYLE = ("body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;color:#1f2328}"
                "table{border-collapse:collapse}td,th{padding:.2rem .8rem;border-bottom:1px solid #ddd;text-align:left}"
@@ -410,10 +364,10 @@ def _banner(closest: Closest, timestamp: str) -> str:
     capture, previous, following = closest.capture, closest.previous, closest.following
     links = [f'<a href="{_text(replay_url("*", capture.url))}" style="{_BANNER_LINK}">all captures</a>']
     if previous is not None:
-        links.insert(0, f'<a href="{_text(replay_url(timestamp14(previous.timestamp), previous.url))}" '
+        links.insert(0, f'<a href="{_text(replay_url(previous.timestamp, previous.url))}" '
                         f'style="{_BANNER_LINK}">&#8249; previous ({_human(previous.timestamp)})</a>')
     if following is not None:
-        links.append(f'<a href="{_text(replay_url(timestamp14(following.timestamp), following.url))}" '
+        links.append(f'<a href="{_text(replay_url(following.timestamp, following.url))}" '
                      f'style="{_BANNER_LINK}">next ({_human(following.timestamp)}) &#8250;</a>')
     return (
         f'<div id="newsarchive-banner" dir="ltr" lang="en" style="{_BANNER_STYLE}">'

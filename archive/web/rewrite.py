@@ -1,7 +1,7 @@
 """URL rewriting of archived HTML and CSS, so a replayed page loads and links only inside the archive.
 
 Replay serves a capture at ``/web/<timestamp><modifier>/<original URL>`` (DESIGN.md, pywb's
-scheme). Every URL a page loads or links to — ``href``, ``src``, ``srcset``, ``poster``,
+scheme, written by :mod:`archive.wayback`). Every URL a page loads or links to — ``href``, ``src``, ``srcset``, ``poster``,
 ``<meta http-equiv=refresh>``, ``<base href>``, CSS ``url(...)`` and ``@import`` in
 stylesheets, ``<style>`` elements and ``style`` attributes — is made absolute against the
 page's URL (or its ``<base>``) and rewritten to such a path on the replay server. The
@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from functools import partial
 from urllib.parse import urljoin, urlsplit
 
-REPLAY_PREFIX = "/web/"
-PAGE = ""  # modifier of a page the reader navigates to: replayed with the banner
+from archive.wayback import PAGE, replay_url
+
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 CSS_TYPES = frozenset({"text/css"})
 
@@ -109,11 +109,6 @@ _END_TAGS: dict[str, re.Pattern[str]] = {
 _NON_URL_SCHEMES = ("javascript:", "data:", "mailto:", "tel:", "about:", "blob:", "sms:", "#")
 
 UrlHandler = Callable[[str, str], str | None]  # (absolute URL, modifier) -> replacement, or None: keep
-
-
-def replay_url(timestamp: str, url: str, modifier: str = PAGE) -> str:
-    """The replay path of ``url`` at ``timestamp`` (any prefix of YYYYMMDDhhmmss) with a modifier."""
-    return f"{REPLAY_PREFIX}{timestamp}{modifier}/{url}"
 
 
 def resolve_url(base_url: str, value: str) -> str | None:

@@ -22,7 +22,7 @@ import uvicorn
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from archive.warc.index import timestamp14
+from archive.wayback import timestamp14
 from archive.catalogue.store import Catalogue
 from archive.catalogue.models import Capture
 from archive.web.replay import create_replay_app

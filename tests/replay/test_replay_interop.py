@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from archive.warc.index import timestamp14
+from archive.wayback import timestamp14
 from archive.catalogue.store import Catalogue
 from archive.catalogue.models import Capture
 from tests.replay.conftest import ReplayArchive, free_port, peer_tool, run_cli
