@@ -61,6 +61,8 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
+from archive.web.content_coding import accepts_encoding
+
 BASE_PLACEHOLDER = "{{BASE}}"
 SITE_CONFIG = "_site.toml"
 DEMO_SITE = Path(__file__).with_name("demo_site")  # the example newspaper `newsarchive demo` serves
@@ -209,7 +211,7 @@ class Site:
             data = data.replace(BASE_PLACEHOLDER.encode("ascii"), self.base_url.encode("ascii"))
             headers.append(("Vary", "Accept-Encoding"))
         etag = hashlib.sha1(data).hexdigest()[:20]
-        if suffix in TEXT_SUFFIXES and _accepts_gzip(request_headers.get("Accept-Encoding", "")):
+        if suffix in TEXT_SUFFIXES and accepts_encoding(request_headers.get("Accept-Encoding", ""), "gzip"):
             data = gzip.compress(data, mtime=0)  # mtime=0: the same file always gives the same bytes
             etag += "-gzip"
             headers.append(("Content-Encoding", "gzip"))
@@ -258,19 +260,6 @@ def _content_type(suffix: str, data: bytes) -> str:
         if b"<feed" in head:
             return "application/atom+xml"
     return CONTENT_TYPES.get(suffix, "application/octet-stream")
-
-
-def _accepts_gzip(accept_encoding: str) -> bool:
-    """Whether an Accept-Encoding value allows gzip (``gzip;q=0`` refuses it)."""
-    for item in accept_encoding.split(","):
-        name, *params = item.split(";")
-        if name.strip().lower() in ("gzip", "x-gzip", "*"):
-            weights = [p.strip()[2:] for p in params if p.strip().startswith("q=")]
-            try:
-                return float(weights[0]) > 0 if weights else True
-            except ValueError:
-                return True
-    return False
 
 
 def _not_modified(request_headers: Message, etag: str, mtime: int) -> bool:

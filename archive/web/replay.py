@@ -32,7 +32,6 @@ them in its thread pool, where blocking database and file reads belong.
 
 from __future__ import annotations
 
-import gzip
 import html
 import json
 import zlib
@@ -75,6 +74,7 @@ from archive.wayback import (
     replay_url,
     timestamp14,
 )
+from archive.web.content_coding import accepts_encoding, decode_content
 from archive.web.rewrite import (
     CSS_TYPES,
     HTML_TYPES,
@@ -153,7 +153,7 @@ class Replayer:
         rewritable = media_type in HTML_TYPES or media_type in CSS_TYPES
         try:
             if modifier == RAW:
-                if encoding and not _accepts_encoding(request.headers.get("accept-encoding", ""), encoding):
+                if encoding and not accepts_encoding(request.headers.get("accept-encoding", ""), encoding):
                     payload, encoding = decode_content(payload, encoding), None
             elif rewritable:
                 payload, encoding = decode_content(payload, encoding), None
@@ -303,42 +303,6 @@ def replay_headers(http_headers: tuple[tuple[str, str], ...], url: str, timestam
         ("Link", f'<{url}>; rel="original"'),
     ]
     return headers
-
-
-def decode_content(body: bytes, encoding: str | None) -> bytes:
-    """The body without its Content-Encoding (gzip, deflate, br, or a list of them).
-
-    Raises ValueError for an encoding it does not know, and the codec's error for a body
-    that does not decode.
-    """
-    for coding in reversed([c.strip().lower() for c in (encoding or "").split(",") if c.strip()]):
-        if coding in ("gzip", "x-gzip"):
-            body = gzip.decompress(body)
-        elif coding == "deflate":  # zlib-wrapped as specified, or raw as some servers send it
-            try:
-                body = zlib.decompress(body)
-            except zlib.error:
-                body = zlib.decompress(body, -zlib.MAX_WBITS)
-        elif coding == "br":
-            body = brotli.decompress(body)
-        elif coding != "identity":
-            raise ValueError(f"unsupported Content-Encoding {coding!r}")
-    return body
-
-
-def _accepts_encoding(accept_encoding: str, encoding: str) -> bool:
-    """Whether an Accept-Encoding header allows every coding of ``encoding`` (``q=0`` refuses)."""
-    accepted = {}
-    for item in accept_encoding.lower().split(","):
-        name, *params = (part.strip() for part in item.split(";"))
-        weight = next((p[2:] for p in params if p.startswith("q=")), "1")
-        try:
-            accepted[name] = float(weight) > 0
-        except ValueError:
-            accepted[name] = True
-    codings = [c.strip() for c in encoding.split(",") if c.strip()]
-    return all(accepted.get(c, accepted.get("x-gzip" if c == "gzip" else c, accepted.get("*", False)))
-               for c in codings)
 
 
 # --- pages ---------------------------------------------------------------------------------
