@@ -6,6 +6,8 @@ import difflib
 import textwrap
 from typing import Any, TextIO
 
+from archive.query.exports import flat_cell
+
 METADATA = ("id", "title", "source", "canonical_url", "url", "authors", "published", "language",
             "sitename", "first_seen", "last_seen", "content_hash", "duplicate_of")
 
@@ -24,10 +26,8 @@ def version_diff(versions: list[dict[str, Any]]) -> list[str]:
 
 def print_article(article: dict[str, Any], out: TextIO) -> None:
     for key in METADATA:
-        value = article.get(key)
-        if isinstance(value, list):
-            value = "; ".join(map(str, value))
-        if value not in (None, ""):
+        value = flat_cell(article.get(key))
+        if value != "":
             out.write(f"{key + ':':<15}{value}\n")
     if article.get("duplicates"):
         copies = ", ".join(f"{d['id']} ({d['source']})" for d in article["duplicates"])

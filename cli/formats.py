@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.table import Table
 
-from archive.query.exports import csv_lines, jsonl_lines
+from archive.query.exports import csv_lines, flat_cell, jsonl_lines
 
 FORMATS = ("table", "json", "jsonl", "csv")
 
@@ -18,19 +18,9 @@ FORMATS = ("table", "json", "jsonl", "csv")
 ISO_TIME = re.compile(r"^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(\.\d+)?Z?$")
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return "; ".join(str(v) for v in value)
-    if isinstance(value, dict):  # counts by kind: "http_404: 2; TimeoutError: 1"
-        return "; ".join(f"{k}: {v}" for k, v in value.items())
-    return str(value)
-
-
 def _table_cell(value: Any) -> str:
-    """A cell for people: times to the second, in UTC."""
-    return ISO_TIME.sub(r"\1 \2", _cell(value))
+    """A cell for people: lists joined as in CSV, times to the second, in UTC."""
+    return ISO_TIME.sub(r"\1 \2", str(flat_cell(value)))
 
 
 def write_rows(rows: Iterable[dict[str, Any]], fmt: str, out: TextIO, *,

@@ -1,4 +1,4 @@
-"""Articles as CSV and JSON lines, written row by row so an export of any size streams."""
+"""Rows (articles, runs) as CSV and JSON lines, written row by row so an export of any size streams."""
 
 from __future__ import annotations
 
@@ -18,18 +18,24 @@ def jsonl_lines(rows: Iterable[dict[str, Any]], fields: Sequence[str] | None = N
         yield json.dumps(project(row, fields), ensure_ascii=False) + "\n"
 
 
+def flat_cell(value: Any) -> Any:
+    """A value for one cell of a table: None empty, a list or counts by kind joined, others as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "; ".join(map(str, value))
+    if isinstance(value, dict):  # counts by kind: "http_404: 2; TimeoutError: 1"
+        return "; ".join(f"{k}: {v}" for k, v in value.items())
+    return value
+
+
 def csv_cell(value: Any) -> Any:
     """A CSV cell a spreadsheet shows as written: lists and counts joined, formulas defused.
 
     A page's title could start with ``=HYPERLINK(...)``; a leading apostrophe keeps a
     spreadsheet from running it (OWASP's advice on CSV injection).
     """
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        value = "; ".join(map(str, value))
-    elif isinstance(value, dict):  # counts by kind: "http_404: 2; TimeoutError: 1"
-        value = "; ".join(f"{k}: {v}" for k, v in value.items())
+    value = flat_cell(value)
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
