@@ -68,7 +68,11 @@ def timed(
 
 
 def folded(text: object) -> str:
-    """Text after Unicode normalisation, case folding and whitespace collapsing."""
+    """Text after Unicode normalisation, case folding and whitespace collapsing.
+
+    Not archive.catalogue.dedup.normalise_text, which drops punctuation: a title scores
+    here only when its words and punctuation are the ground truth's.
+    """
     return " ".join(unicodedata.normalize("NFKC", str(text)).casefold().split())
 
 

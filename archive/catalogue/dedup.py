@@ -69,6 +69,9 @@ def normalise_text(text: str) -> str:
     ``well known`` agree), invisible characters such as soft hyphens and zero-width
     spaces vanish, and combining marks stay inside their word.
     """
+    # Stored hashes depend on every rule here. Not the same fold, so kept apart: extract's
+    # _normalised (\w+ words, cut at combining marks and soft hyphens; using this one would
+    # change which lines extraction drops) and the benchmark's folded (punctuation counts).
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
     return " ".join(_NOT_WORD_OR_SPACE.sub(_replace_non_word, folded).split())
 
