@@ -20,12 +20,30 @@ Revises: 0001
 
 from alembic import op
 
-from archive.query.fulltext import ARABIC_FOLDS, pg_translate_args
-
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+
+# Frozen copies of archive.query.fulltext's ARABIC_FOLDS and pg_translate_args as they were
+# when this migration was written. A migration must make the same triggers and columns
+# whenever it runs: were it to read the live constant, an edit of it would give new
+# databases another index than old ones. A new fold needs a new migration that re-indexes
+# (and tests/archive/catalogue/test_migrations.py pointed at it).
+ARABIC_FOLDS = (
+    ("\u0623", "\u0627"), ("\u0625", "\u0627"), ("\u0622", "\u0627"),  # alef with hamza/madda -> alef
+    ("\u064b", ""), ("\u064c", ""), ("\u064d", ""), ("\u064e", ""),  # harakat: fathatan ..
+    ("\u064f", ""), ("\u0650", ""), ("\u0651", ""), ("\u0652", ""),  # .. sukun
+    ("\u0670", ""),  # superscript alef
+    ("\u0640", ""),  # tatweel
+)
+
+
+def pg_translate_args() -> tuple[str, str]:
+    """``translate(text, from, to)`` arguments that fold as ARABIC_FOLDS in SQL."""
+    replaced = [(old, new) for old, new in ARABIC_FOLDS if new]
+    deleted = [old for old, new in ARABIC_FOLDS if not new]
+    return "".join(old for old, _ in replaced) + "".join(deleted), "".join(new for _, new in replaced)
 
 # ISO 639-1 code -> the PostgreSQL text-search configuration of that language. Languages
 # whose configuration the server lacks fall back to newsarchive_simple.
