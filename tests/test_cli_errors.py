@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.command import run_cli
 
 
 def newsarchive(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from cli.main import main; main()", "--data-dir", str(tmp_path / "data"),
-         *args],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
-    )
+    return run_cli("--data-dir", str(tmp_path / "data"), *args, cwd=tmp_path, timeout=120)
 
 def test_malformed_sources_file_names_file_source_and_field(tmp_path: Path) -> None:
     sources = tmp_path / "sources.toml"

@@ -20,17 +20,9 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from benchmarks.scoring import shingle_scores
+from tests.command import run_cli_in
 from tests.site_server import SiteServer
 from tests.sites import FixtureSite, build_fixture_site
-
-
-def newsarchive(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the CLI as a user would, in its own process."""
-    return subprocess.run(
-        [sys.executable, "-c", "from cli.main import main; main()",
-         "--data-dir", str(workdir / "data"), "--sources", str(workdir / "sources.toml"), *args],
-        capture_output=True, text=True, timeout=300, cwd=workdir,
-    )
 
 
 @dataclass
@@ -54,9 +46,9 @@ def crawled(tmp_path_factory: pytest.TempPathFactory, datasets_dir: Path) -> Cra
     server = SiteServer(site.root).start()
     try:
         (workdir / "sources.toml").write_text(site.sources_toml(server.base_url))
-        result = newsarchive(workdir, "crawl", "--no-progress")
+        result = run_cli_in(workdir, "crawl", "--no-progress")
         paths = list(server.paths)
-        listing = newsarchive(workdir, "articles", "--format", "jsonl", "--limit", "1000")
+        listing = run_cli_in(workdir, "articles", "--format", "jsonl", "--limit", "1000")
         articles = [json.loads(line) for line in listing.stdout.splitlines()]
         yield Crawled(site, server.base_url, workdir, result, server, paths, articles)
     finally:
@@ -163,7 +155,7 @@ def test_every_exchange_is_archived_redirects_and_errors_included(crawled: Crawl
 
 
 def test_run_is_recorded_with_its_figures_and_errors(crawled: Crawled) -> None:
-    (run,) = [json.loads(line) for line in newsarchive(crawled.workdir, "runs", "--format", "jsonl").stdout.splitlines()]
+    (run,) = [json.loads(line) for line in run_cli_in(crawled.workdir, "runs", "--format", "jsonl").stdout.splitlines()]
     assert run["status"] == "ok"
     assert run["articles_new"] == len(crawled.site.articles)
     assert run["articles_duplicate"] >= 1
@@ -173,19 +165,19 @@ def test_run_is_recorded_with_its_figures_and_errors(crawled: Crawled) -> None:
 
 
 def test_verify_finds_the_archive_whole(crawled: Crawled) -> None:
-    result = newsarchive(crawled.workdir, "verify")
+    result = run_cli_in(crawled.workdir, "verify")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_second_crawl_fetches_no_known_article(crawled: Crawled) -> None:
     before = len(crawled.server.paths)
-    result = newsarchive(crawled.workdir, "crawl", "--no-progress")
+    result = run_cli_in(crawled.workdir, "crawl", "--no-progress")
     paths = crawled.server.paths[before:]
     assert result.returncode == 0, result.stderr[-3000:]
     article_paths = {a.path for a in crawled.site.articles}
     assert not article_paths & set(paths), f"known articles fetched again: {sorted(article_paths & set(paths))}"
     assert crawled.site.feed_path in paths and "/" in paths  # feeds and sections are re-fetched
-    runs = [json.loads(line) for line in newsarchive(crawled.workdir, "runs", "--format", "jsonl").stdout.splitlines()]
+    runs = [json.loads(line) for line in run_cli_in(crawled.workdir, "runs", "--format", "jsonl").stdout.splitlines()]
     assert [r["status"] for r in runs] == ["ok", "ok"]
     assert runs[0]["articles_new"] == 0
 
@@ -193,9 +185,9 @@ def test_second_crawl_fetches_no_known_article(crawled: Crawled) -> None:
 def test_unreachable_host_finishes_records_the_error_and_exits_non_zero(tmp_path: Path) -> None:
     (tmp_path / "sources.toml").write_text(
         '[[source]]\nname = "gone"\nstart_urls = ["http://127.0.0.1:9/"]\ndelay = 0\n')
-    result = newsarchive(tmp_path, "crawl", "--no-progress")
+    result = run_cli_in(tmp_path, "crawl", "--no-progress")
     assert result.returncode == 1
-    (run,) = [json.loads(line) for line in newsarchive(tmp_path, "runs", "--format", "jsonl").stdout.splitlines()]
+    (run,) = [json.loads(line) for line in run_cli_in(tmp_path, "runs", "--format", "jsonl").stdout.splitlines()]
     assert run["status"] == "failed" and run["errors"] >= 1
     assert any("Connection" in kind or "Refused" in kind for kind in run["error_kinds"]), run["error_kinds"]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -12,20 +11,22 @@ from pathlib import Path
 import redis
 
 from benchmarks.bench_site import build_bench_site
+from tests.command import run_cli, start_cli
 from tests.site_server import SiteServer
 from tests.conftest import REDIS_URL
 
 ARTICLES = 150
 
 
-def cli(workdir: Path, db: str, *args: str) -> list[str]:
-    return [sys.executable, "-c", "from cli.main import main; main()", "--data-dir", str(workdir),
-            "--db", db, "--sources", str(workdir.parent / "sources.toml"), "--redis", REDIS_URL, *args]
+def worker_args(workdir: Path, db: str, *args: str) -> list[str]:
+    """A worker's global options (its own data dir; the shared sources, catalogue and frontier), then ARGS."""
+    return ["--data-dir", str(workdir), "--db", db, "--sources", str(workdir.parent / "sources.toml"),
+            "--redis", REDIS_URL, *args]
 
 
 def start_worker(workdir: Path, db: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(cli(workdir, db, "crawl", "--no-progress"), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return start_cli(*worker_args(workdir, db, "crawl", "--no-progress"), stdout=subprocess.PIPE,
+                     stderr=subprocess.PIPE, text=True)
 
 
 def test_two_workers_fetch_each_url_once_into_one_catalogue(tmp_path: Path, postgres_url: str) -> None:
@@ -53,15 +54,14 @@ def test_two_workers_fetch_each_url_once_into_one_catalogue(tmp_path: Path, post
     fetched = Counter(path for path in paths if path != "/robots.txt")  # each worker's robots.txt middleware asks once
     assert [path for path, count in fetched.items() if count > 1] == []
 
-    runs = [json.loads(line) for line in subprocess.run(
-        cli(tmp_path / "worker1", postgres_url, "runs", "--format", "jsonl"),
-        capture_output=True, text=True, check=True).stdout.splitlines()]
+    runs = [json.loads(line) for line in run_cli(
+        *worker_args(tmp_path / "worker1", postgres_url, "runs", "--format", "jsonl"), check=True).stdout.splitlines()]
     assert len(runs) == 2 and {r["status"] for r in runs} == {"ok"}
     assert all(r["articles_new"] > 0 for r in runs), f"one worker did all the work: {runs}"
     assert sum(r["articles_new"] for r in runs) == ARTICLES
     assert all((tmp_path / f"worker{n}" / "warcs").glob("shared-*.warc.gz") for n in (1, 2))
 
-    articles = subprocess.run(cli(tmp_path / "worker1", postgres_url, "articles", "--format", "jsonl",
-                                  "--limit", "1000"), capture_output=True, text=True, check=True).stdout
+    articles = run_cli(*worker_args(tmp_path / "worker1", postgres_url, "articles", "--format", "jsonl",
+                                    "--limit", "1000"), check=True).stdout
     assert len(articles.splitlines()) == ARTICLES
     assert not redis.Redis.from_url(REDIS_URL).keys("newsarchive:shared:*"), "the frontier outlived its crawl"

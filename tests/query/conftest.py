@@ -10,7 +10,6 @@ markup in the text, articles first seen on known days.
 from __future__ import annotations
 
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from archive.catalogue.store import Catalogue
 from archive.extract.article import Extracted
 from archive.query.search import ArticleQuery, iter_articles
 from cli.demo import DEMO_SITE
+from tests.command import start_cli
 from tests.site_server import serve_site
 from tests.conftest import POSTGRES_ADMIN_URL
 
@@ -56,15 +56,6 @@ class QueryCatalogue:
     @property
     def backend(self) -> str:
         return self.catalogue.engine.dialect.name
-
-
-def newsarchive(workdir: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """The ``newsarchive`` command, as a user runs it."""
-    return subprocess.run(
-        [sys.executable, "-c", "from cli.main import main; main()", "--data-dir", str(workdir / "data"),
-         *args],
-        capture_output=True, text=True, timeout=timeout, cwd=workdir,
-    )
 
 
 def _record_extras(catalogue: Catalogue) -> Recorded:
@@ -114,11 +105,9 @@ def crawled_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
             sources.write_text((DEMO_SITE / "sources.toml").read_text(encoding="utf-8").replace("{{BASE}}", base_url),
                                encoding="utf-8")
             crawls = {
-                backend: subprocess.Popen(
-                    [sys.executable, "-c", "from cli.main import main; main()",
-                     "--data-dir", str(workdir / "data" / backend), "--db", url, "--sources", str(sources),
-                     "crawl", "--no-progress"],
-                    cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                backend: start_cli("--data-dir", str(workdir / "data" / backend), "--db", url, "--sources",
+                                   str(sources), "crawl", "--no-progress",
+                                   cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                 for backend, url in urls.items()
             }
             for backend, process in crawls.items():

@@ -9,8 +9,6 @@ page that reached for the original host would fail.
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +25,7 @@ from archive.catalogue.store import Catalogue
 from archive.catalogue.models import Capture
 from archive.web.replay import create_replay_app
 from archive.urls import surt
+from tests.command import run_cli_in
 from tests.site_server import SiteServer
 from tests.replay.replay_site import (
     CHANGING,
@@ -39,15 +38,6 @@ from tests.replay.replay_site import (
 
 PROJECT = Path(__file__).resolve().parents[2]
 PEERS_VENV = PROJECT / ".venv-pywb"  # pywb, cdxj-indexer and wacz: test peers, never project dependencies
-
-
-def run_cli(workdir: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """``newsarchive --data-dir WORKDIR/data --sources WORKDIR/sources.toml ARGS``, in its own process."""
-    return subprocess.run(
-        [sys.executable, "-c", "from cli.main import main; main()",
-         "--data-dir", str(workdir / "data"), "--sources", str(workdir / "sources.toml"), *args],
-        capture_output=True, text=True, timeout=timeout, cwd=workdir, check=False,
-    )
 
 
 def free_port() -> int:
@@ -113,7 +103,7 @@ def replay_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayA
             if crawl == 2:
                 change_page(site.root, SECOND_VERSION)
                 time.sleep(1.0)  # the two crawls' captures a whole second apart, as timestamps count
-            result = run_cli(workdir, "crawl", "--no-progress")
+            result = run_cli_in(workdir, "crawl", "--no-progress")
             if result.returncode != 0:
                 pytest.fail(f"crawl {crawl} of the replay site failed:\n{result.stdout}\n{result.stderr[-3000:]}")
     archive = ReplayArchive(site, workdir, "", "")

@@ -6,7 +6,6 @@ import gzip
 import shutil
 import sqlite3
 import subprocess
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +17,8 @@ from starlette.testclient import TestClient
 from archive.catalogue.store import Catalogue
 from archive.catalogue.models import Article, ArticleVersion, Capture
 from archive.web.replay import create_replay_app
-from tests.replay.conftest import ReplayArchive, free_port, run_cli
+from tests.command import run_cli, run_cli_in, start_cli
+from tests.replay.conftest import ReplayArchive, free_port
 from tests.replay.replay_site import STORY, STORY_MARKER
 
 FACTS = (Capture.warc_file, Capture.warc_offset, Capture.warc_length, Capture.url, Capture.urlkey,
@@ -59,7 +59,7 @@ def test_index_repairs_the_captures_table_from_the_warc_files(replay_archive: Re
                             warc_length=1, payload_digest="sha1:X"))
     catalogue.close()
 
-    result = run_cli(tmp_path, "index")
+    result = run_cli_in(tmp_path, "index")
     assert result.returncode == 0, result.stderr
     assert f"{lost} captures added, 1 corrected, 1 removed" in result.stderr
     assert index_rows(db_url) == before
@@ -68,9 +68,7 @@ def test_index_repairs_the_captures_table_from_the_warc_files(replay_archive: Re
 def test_index_builds_a_new_catalogue_from_the_warc_files_alone(
         replay_archive: ReplayArchive, tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'new.sqlite'}"
-    result = subprocess.run(
-        [sys.executable, "-c", "from cli.main import main; main()", "--data-dir", str(replay_archive.data_dir),
-         "--db", db_url, "index"], capture_output=True, text=True, timeout=120, check=False)
+    result = run_cli("--data-dir", str(replay_archive.data_dir), "--db", db_url, "index", timeout=120)
     assert result.returncode == 0, result.stderr
     assert index_rows(db_url) == index_rows(replay_archive.db_url)
     catalogue = Catalogue(db_url)
@@ -82,10 +80,8 @@ def test_index_builds_a_new_catalogue_from_the_warc_files_alone(
 
 def test_replay_command_serves_the_archive(replay_archive: ReplayArchive) -> None:
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-c", "from cli.main import main; main()", "--data-dir", str(replay_archive.data_dir),
-         "replay", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = start_cli("--data-dir", str(replay_archive.data_dir), "replay", "--host", "127.0.0.1", "--port", str(port),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/web/{replay_archive.first}/{replay_archive.url(STORY)}"
     try:
         deadline = time.monotonic() + 30
@@ -117,6 +113,6 @@ def test_a_missing_or_damaged_warc_file_is_reported_not_guessed(replay_archive: 
     boundary = replay_archive.captures(STORY)[0].warc_offset  # where a record starts: garbage goes in there
     content = first.read_bytes()
     first.write_bytes(content[:boundary] + gzip.compress(b"not a WARC record\r\n\r\n") + content[boundary:])
-    result = run_cli(tmp_path, "index")
+    result = run_cli_in(tmp_path, "index")
     assert result.returncode == 1
     assert f"{first} cannot be read to its end" in result.stderr and "newsarchive verify" in result.stderr

@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 from archive.wayback import timestamp14
 from archive.catalogue.store import Catalogue
 from archive.catalogue.models import Capture
-from tests.replay.conftest import ReplayArchive, free_port, peer_tool, run_cli
+from tests.command import run_cli_in
+from tests.replay.conftest import ReplayArchive, free_port, peer_tool
 from tests.replay.replay_site import COPY_OF_LEAD, STORY, STORY_MARKER
 
 COLLECTION = "archive"
@@ -86,7 +87,7 @@ def test_pywb_replays_the_article(pywb: str, replay_archive: ReplayArchive) -> N
 
 def test_our_cdxj_index_is_cdxj_indexers(replay_archive: ReplayArchive) -> None:
     ours = replay_archive.workdir / "ours.cdxj"
-    result = run_cli(replay_archive.workdir, "index", "--cdxj", str(ours))
+    result = run_cli_in(replay_archive.workdir, "index", "--cdxj", str(ours))
     assert result.returncode == 0, result.stderr
     # the crawl indexed every record as the WARC files say: rebuilding changes nothing
     assert "0 captures added, 0 corrected, 0 removed" in result.stderr
@@ -102,7 +103,7 @@ def test_our_cdxj_index_is_cdxj_indexers(replay_archive: ReplayArchive) -> None:
 
 def test_wacz_export_is_valid_for_py_wacz(replay_archive: ReplayArchive) -> None:
     out = replay_archive.workdir / "export.wacz"
-    result = run_cli(replay_archive.workdir, "export", "--wacz", str(out))
+    result = run_cli_in(replay_archive.workdir, "export", "--wacz", str(out))
     assert result.returncode == 0, result.stderr
     validated = subprocess.run([peer_tool("wacz"), "validate", "-f", str(out)], capture_output=True, text=True,
                                check=False)

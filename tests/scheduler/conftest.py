@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,9 +21,9 @@ import pytest
 from archive.catalogue.store import Catalogue
 from archive.query.runs import list_runs
 from benchmarks.bench_site import build_bench_site
+from tests.command import run_cli, start_cli
 from tests.site_server import SiteServer
 
-NEWSARCHIVE = [sys.executable, "-c", "from cli.main import main; main()"]
 ARTICLES = r"/news/\d{4}/\d{2}/\d{2}/"  # the bench site's article URLs
 # An allow rule no URL matches: every page is navigation, crawled without extraction, which
 # keeps a crawl process to a few seconds where articles and their versions are not the point.
@@ -72,8 +71,8 @@ class ScheduledService:
 
     def start(self) -> ScheduledService:
         with self.log_file.open("wb") as log:
-            self.process = subprocess.Popen([*NEWSARCHIVE, *self.global_options, "schedule", "run", *self.options],
-                                            stdout=log, stderr=subprocess.STDOUT, cwd=self.data_dir.parent)
+            self.process = start_cli(*self.global_options, "schedule", "run", *self.options,
+                                     stdout=log, stderr=subprocess.STDOUT, cwd=self.data_dir.parent)
         self.wait_for(lambda: "event=scheduler-start" in self.log(), "the scheduler to start")
         self.catalogue = Catalogue(f"sqlite:///{self.data_dir / 'catalogue.sqlite'}")
         return self
@@ -118,9 +117,7 @@ class ScheduledService:
 
     def cli(self, *args: str) -> str:
         """Another newsarchive command on the same data, its output."""
-        result = subprocess.run([*NEWSARCHIVE, *self.global_options, *args], capture_output=True, text=True,
-                                timeout=60, check=True)
-        return result.stdout
+        return run_cli(*self.global_options, *args, timeout=60, check=True).stdout
 
     def kill(self) -> None:
         """After a failed test: the scheduler and any crawl process still running."""
