@@ -10,6 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+# Session fixtures several test packages share, registered once so each is built once:
+# the crawled query catalogues (archive/query, archive/web, cli) and the replay archive
+# (archive/web, cli).
+pytest_plugins = ["tests.query_catalogue", "tests.replay_archive"]
+
 PROJECT = Path(__file__).resolve().parents[1]
 POSTGRES_ADMIN_URL = os.environ.get(
     "NEWSARCHIVE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

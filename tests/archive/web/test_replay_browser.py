@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.replay.conftest import ReplayArchive
-from tests.replay.replay_site import CHANGING, FIRST_VERSION, STORY, STORY_MARKER
+from tests.replay_archive import ReplayArchive
+from tests.replay_site import CHANGING, FIRST_VERSION, STORY, STORY_MARKER
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; Playwright's own browser download is not used
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -1,4 +1,4 @@
-"""A small real catalogue to query, on SQLite and on PostgreSQL: built once per test session.
+"""A small real catalogue to query, on SQLite and PostgreSQL, built once per session (a pytest plugin).
 
 The bundled demo site (French, Arabic and English articles) is served on 127.0.0.1 and
 crawled by the ``newsarchive`` command in subprocesses (Twisted's reactor runs once per

@@ -20,7 +20,7 @@ from archive.config import Settings
 from archive.query.facets import facet_counts
 from archive.query.search import ARTICLE_FIELDS, ArticleQuery
 from archive.web.app import create_app
-from tests.query.conftest import WIRE, QueryCatalogue
+from tests.query_catalogue import WIRE, QueryCatalogue
 
 NASTY = ["'; DROP TABLE articles; --", '" OR ""="', "<script>alert(1)</script>", "../../etc/passwd", "%00",
          "\u202e\u0000", "1 OR 1=1", "NEAR(a b)", "${jndi:ldap://127.0.0.1/x}", "-1", "9" * 40, "true'",

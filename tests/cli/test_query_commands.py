@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from tests.command import run_cli_in
-from tests.query.conftest import WIRE, QueryCatalogue
+from tests.query_catalogue import WIRE, QueryCatalogue
 
 CONTRACT = {"id", "url", "canonical_url", "source", "title", "authors", "published", "language", "sitename",
             "text", "first_seen", "last_seen", "warc_file", "warc_offset", "content_hash", "duplicate_of"}

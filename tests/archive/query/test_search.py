@@ -1,4 +1,4 @@
-"""Query semantics on a crawled catalogue, the same on SQLite and PostgreSQL.
+"""archive.query.search: query semantics on a crawled catalogue, the same on SQLite and PostgreSQL.
 
 Filters are checked against the article list itself (every article, filtered in Python),
 searches against words the demo site's pages really contain.
@@ -7,16 +7,15 @@ searches against words the demo site's pages really contain.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 
 from archive.catalogue.store import Catalogue
 from archive.query.articles import get_article
 from archive.query.facets import facet_counts
-from archive.query.runs import list_sources
 from archive.query.search import ArticleQuery, QueryError, search_page
-from tests.query.conftest import DEMO_SOURCE, WIRE, QueryCatalogue
+from tests.query_catalogue import DEMO_SOURCE, WIRE, QueryCatalogue
 
 
 def ids(catalogue: Catalogue, **query: object) -> list[int]:
@@ -38,13 +37,6 @@ def all_pages(catalogue: Catalogue, **query: object) -> list[int]:
 def newest_first(articles: list[dict]) -> list[int]:
     dated = sorted((a for a in articles if a["published"]), key=lambda a: (a["published"], a["id"]), reverse=True)
     return [a["id"] for a in dated] + sorted((a["id"] for a in articles if not a["published"]), reverse=True)
-
-
-def test_catalogue_has_the_crawled_and_recorded_articles(qc: QueryCatalogue) -> None:
-    sources = {row["name"]: row["articles"] for row in list_sources(qc.catalogue)}
-    assert sources[DEMO_SOURCE] >= 6 and sources[WIRE] == 5
-    assert len(qc.articles) == facet_counts(qc.catalogue, ArticleQuery())["total"]
-    assert {a["language"] for a in qc.articles} >= {"fr", "ar", "en"}
 
 
 # --- full-text search ---------------------------------------------------------------------------
@@ -198,18 +190,6 @@ def test_cursor_survives_new_articles(qc: QueryCatalogue) -> None:
     assert [a["id"] for a in first.articles + rest.articles] == ids(qc.catalogue)
 
 
-# --- facets ---------------------------------------------------------------------------------------
-def test_facets_count_the_matches(qc: QueryCatalogue) -> None:
-    facets = facet_counts(qc.catalogue, ArticleQuery(limit=None))
-    assert facets["total"] == len(qc.articles)
-    assert {f["value"]: f["count"] for f in facets["sources"]} == {
-        s: sum(a["source"] == s for a in qc.articles) for s in {a["source"] for a in qc.articles}}
-    assert sum(d["count"] for d in facets["days"]) + facets["undated"] == facets["total"]
-    assert facets["undated"] == sum(a["published"] is None for a in qc.articles)
-    french = facet_counts(qc.catalogue, ArticleQuery(language="fr", limit=None))
-    assert french["languages"] == [{"value": "fr", "count": sum(a["language"] == "fr" for a in qc.articles)}]
-
-
 # --- invalid queries --------------------------------------------------------------------------
 @pytest.mark.parametrize("arguments, field", [
     ({"sort": "relevance"}, "sort"), ({"sort": "random"}, "sort"), ({"order": "sideways"}, "order"),
@@ -228,13 +208,3 @@ def test_a_cursor_of_another_sort_is_refused(qc: QueryCatalogue) -> None:
     cursor = search_page(qc.catalogue, ArticleQuery(limit=1)).next_cursor
     with pytest.raises(QueryError, match="another sort order"):
         search_page(qc.catalogue, ArticleQuery(limit=1, sort="first_seen", cursor=cursor))
-
-
-def test_article_view_has_versions_captures_and_replay_links(qc: QueryCatalogue) -> None:
-    crawled = next(a for a in qc.articles if a["source"] == DEMO_SOURCE)
-    article = get_article(qc.catalogue, crawled["id"])
-    assert article["versions"][0]["version"] == 1 and article["captures"]
-    stamp = datetime.fromisoformat(article["captures"][-1]["timestamp"].rstrip("Z")).strftime("%Y%m%d%H%M%S")
-    assert article["replay_url"] == f"/web/{stamp}/{article['captures'][-1]['url']}"
-    assert get_article(qc.catalogue, crawled["url"])["id"] == crawled["id"]
-    assert get_article(qc.catalogue, 10**30) is None

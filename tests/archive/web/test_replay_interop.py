@@ -19,8 +19,8 @@ from archive.wayback import timestamp14
 from archive.catalogue.store import Catalogue
 from archive.catalogue.models import Capture
 from tests.command import run_cli_in
-from tests.replay.conftest import ReplayArchive, free_port, peer_tool
-from tests.replay.replay_site import COPY_OF_LEAD, STORY, STORY_MARKER
+from tests.replay_archive import ReplayArchive, free_port, peer_tool
+from tests.replay_site import COPY_OF_LEAD, STORY, STORY_MARKER
 
 COLLECTION = "archive"
 

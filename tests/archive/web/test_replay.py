@@ -17,8 +17,8 @@ from archive.wayback import parse_timestamp, timestamp14
 from archive.web.replay import CONTENT_SECURITY_POLICY
 from archive.web.rewrite import css_urls, embedded_urls
 from archive.warc.records import read_capture
-from tests.replay.conftest import ReplayArchive
-from tests.replay.replay_site import (
+from tests.replay_archive import ReplayArchive
+from tests.replay_site import (
     CHANGING,
     COPY_OF_LEAD,
     FIRST_VERSION,

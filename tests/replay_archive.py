@@ -1,4 +1,4 @@
-"""Fixtures of the replay tests: one archive made by two real crawls of the replay site, shared by all.
+"""One archive made by two real crawls of the replay site, for the replay and CLI tests (a pytest plugin).
 
 The site (``replay_site.py``) is served on 127.0.0.1 and crawled with ``newsarchive crawl``
 in a subprocess (Twisted's reactor runs once per process); one article is changed
@@ -27,7 +27,7 @@ from archive.web.replay import create_replay_app
 from archive.urls import surt
 from tests.command import run_cli_in
 from tests.site_server import SiteServer
-from tests.replay.replay_site import (
+from tests.replay_site import (
     CHANGING,
     SECOND_VERSION,
     STORY,
@@ -36,7 +36,7 @@ from tests.replay.replay_site import (
     change_page,
 )
 
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parents[1]
 PEERS_VENV = PROJECT / ".venv-pywb"  # pywb, cdxj-indexer and wacz: test peers, never project dependencies
 
 

@@ -18,8 +18,8 @@ from archive.catalogue.store import Catalogue
 from archive.catalogue.models import Article, ArticleVersion, Capture
 from archive.web.replay import create_replay_app
 from tests.command import run_cli, run_cli_in, start_cli
-from tests.replay.conftest import ReplayArchive, free_port
-from tests.replay.replay_site import STORY, STORY_MARKER
+from tests.replay_archive import ReplayArchive, free_port
+from tests.replay_site import STORY, STORY_MARKER
 
 FACTS = (Capture.warc_file, Capture.warc_offset, Capture.warc_length, Capture.url, Capture.urlkey,
          Capture.timestamp, Capture.status, Capture.mime, Capture.record_type, Capture.payload_digest,

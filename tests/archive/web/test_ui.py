@@ -16,7 +16,7 @@ import uvicorn
 
 from archive.config import Settings
 from archive.web.app import create_app
-from tests.query.conftest import QueryCatalogue
+from tests.query_catalogue import QueryCatalogue
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extras)")
