@@ -201,7 +201,8 @@ class Replayer:
             kind = " (revisit)" if capture.record_type == "revisit" else ""
             url_cell = f"<td>{_text(capture.url)}</td>" if target.prefix else ""
             lines.append(
-                f'<tr><td><a href="{_text(replay_url(capture.timestamp, capture.url))}">{_human(capture.timestamp)}</a></td>'
+                f'<tr><td><a href="{_text(replay_url(capture.timestamp, capture.url))}">'
+                f"{_human(capture.timestamp)}</a></td>"
                 f"{url_cell}<td>{capture.status}</td><td>{_text(capture.mime or '')}{kind}</td>"
                 f'<td style="text-align:right">{capture.warc_length:,}</td></tr>'
             )
@@ -316,7 +317,8 @@ _LINK_GUARD = (
     "document.addEventListener('click',function(e){var a=e.target;"
     "while(a){if(a.href){break}a=a.parentElement}if(!a){return}"
     "var u=new URL(a.href,document.baseURI);"
-    "if(u.origin!==location.origin){if(/^https?:$/.test(u.protocol)){a.href='" + REPLAY_PREFIX + "TIMESTAMP/'+u.href}}},true);"
+    "if(u.origin!==location.origin){if(/^https?:$/.test(u.protocol)){"
+    "a.href='" + REPLAY_PREFIX + "TIMESTAMP/'+u.href}}},true);"
 )
 _PAGE_STYLE = ("body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;color:#1f2328}"
                "table{border-collapse:collapse}td,th{padding:.2rem .8rem;border-bottom:1px solid #ddd;text-align:left}"

@@ -1,14 +1,14 @@
 """URL rewriting of archived HTML and CSS, so a replayed page loads and links only inside the archive.
 
 Replay serves a capture at ``/web/<timestamp><modifier>/<original URL>`` (DESIGN.md, pywb's
-scheme, written by :mod:`archive.wayback`). Every URL a page loads or links to — ``href``, ``src``, ``srcset``, ``poster``,
-``<meta http-equiv=refresh>``, ``<base href>``, CSS ``url(...)`` and ``@import`` in
-stylesheets, ``<style>`` elements and ``style`` attributes — is made absolute against the
-page's URL (or its ``<base>``) and rewritten to such a path on the replay server. The
-modifier tells the server what the URL is used for, with pywb's names: none for a page
-the reader navigates to (it gets the banner), ``im_`` images, ``cs_`` stylesheets, ``js_``
-scripts, ``if_``/``fr_`` frames, ``oe_`` other embeds (fonts, media); ``id_`` (not written
-here) asks for the raw payload.
+scheme, written by :mod:`archive.wayback`). Every URL a page loads or links to — ``href``,
+``src``, ``srcset``, ``poster``, ``<meta http-equiv=refresh>``, ``<base href>``, CSS
+``url(...)`` and ``@import`` in stylesheets, ``<style>`` elements and ``style`` attributes —
+is made absolute against the page's URL (or its ``<base>``) and rewritten to such a path on
+the replay server. The modifier tells the server what the URL is used for, with pywb's
+names: none for a page the reader navigates to (it gets the banner), ``im_`` images,
+``cs_`` stylesheets, ``js_`` scripts, ``if_``/``fr_`` frames, ``oe_`` other embeds (fonts,
+media); ``id_`` (not written here) asks for the raw payload.
 
 The rewriter is lossless outside the URLs it replaces, which a parse-and-serialise
 approach (lxml) is not: like pywb's ``html_rewriter`` it scans the markup as a stream of
