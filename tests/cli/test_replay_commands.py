@@ -80,8 +80,8 @@ def test_index_builds_a_new_catalogue_from_the_warc_files_alone(
 
 def test_replay_command_serves_the_archive(replay_archive: ReplayArchive) -> None:
     port = free_port()
-    server = start_cli("--data-dir", str(replay_archive.data_dir), "replay", "--host", "127.0.0.1", "--port", str(port),
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = start_cli("--data-dir", str(replay_archive.data_dir), "replay", "--host", "127.0.0.1",
+                       "--port", str(port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/web/{replay_archive.first}/{replay_archive.url(STORY)}"
     try:
         deadline = time.monotonic() + 30
