@@ -32,6 +32,9 @@ def newsarchive_settings(crawler: Crawler) -> Settings:
         db_url=s.get("NEWSARCHIVE_DB") or None,
         sources_file=Path(s.get("NEWSARCHIVE_SOURCES")),
         warc_max_size=s.getint("NEWSARCHIVE_WARC_MAX_SIZE"),
+        host=s.get("NEWSARCHIVE_HOST"),
+        heartbeat_interval=s.getfloat("NEWSARCHIVE_HEARTBEAT_INTERVAL"),
+        heartbeat_timeout=s.getfloat("NEWSARCHIVE_HEARTBEAT_TIMEOUT"),
     )
 
 
@@ -42,6 +45,6 @@ def crawl_context(crawler: Crawler) -> CrawlContext:
         settings = newsarchive_settings(crawler)
         catalogue = Catalogue(settings.database_url)
         source = crawler.spider.source
-        context = CrawlContext(settings, catalogue, source, catalogue.start_run(source.name))
+        context = CrawlContext(settings, catalogue, source, catalogue.start_run(source.name, host=settings.host))
         crawler.newsarchive_context = context  # type: ignore[attr-defined]
     return context

@@ -1,23 +1,27 @@
 """Extension that keeps the crawl-run record in the catalogue in step with the crawl.
 
-The run is opened with the crawl, its figures are saved every few seconds (so a killed
-crawl still shows how far it got) and it is closed with a status when the spider
-closes: ``ok``; ``interrupted`` when stopped by a signal; ``failed`` when nothing at all
-could be fetched.
+The run is opened with the crawl. While it runs, its heartbeat is written every
+``Settings.heartbeat_interval`` seconds with the figures so far, so a killed crawl still
+shows how far it got and other processes, of any host, can tell it is alive
+(``Catalogue.mark_dead_runs``). It is closed with a status when the spider closes:
+``ok``; ``interrupted`` when stopped by a signal; ``failed`` when nothing at all could be
+fetched.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
+from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet.task import LoopingCall
 
 from crawler.context import crawl_context
 
-SAVE_INTERVAL = 5.0  # seconds between saves of the running figures
+logger = logging.getLogger(__name__)
 
 
 def run_figures(stats: dict[str, Any]) -> dict[str, Any]:
@@ -50,7 +54,8 @@ class RunRecorder:
     def __init__(self, crawler: Crawler, stats: StatsCollector) -> None:
         self.crawler = crawler
         self.stats = stats
-        self.saver = LoopingCall(self.save)
+        self.heart = LoopingCall(self.beat)
+        self.taken_for_dead = False  # another process closed the run while this crawl went on
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
@@ -60,16 +65,32 @@ class RunRecorder:
         return recorder
 
     def spider_opened(self, spider: Spider) -> None:
-        self.stats.set_value("newsarchive/run_id", crawl_context(self.crawler).run_id)
-        self.saver.start(SAVE_INTERVAL, now=False)
+        context = crawl_context(self.crawler)  # starts the run, with its first heartbeat
+        self.stats.set_value("newsarchive/run_id", context.run_id)
+        self.heart.start(context.settings.heartbeat_interval, now=False)
 
-    def save(self) -> None:
+    def beat(self) -> None:
+        """The run's heartbeat and figures; a failed write is logged and the next beat tried."""
         context = crawl_context(self.crawler)
-        context.catalogue.update_run(context.run_id, **run_figures(self.stats.get_stats()))
+        try:
+            running = context.catalogue.beat(context.run_id, **run_figures(self.stats.get_stats()))
+        except SQLAlchemyError as exc:  # a LoopingCall that raises stops: the run would look dead
+            logger.warning("crawl run %s: heartbeat not written (%s); trying again in %g s",
+                           context.run_id, exc, context.settings.heartbeat_interval)
+            return
+        if not running and not self.taken_for_dead:
+            self.taken_for_dead = True
+            logger.error("crawl run %s was closed by another process: no heartbeat of it for more than %g s",
+                         context.run_id, context.settings.heartbeat_timeout)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        if self.saver.running:
-            self.saver.stop()
+        if self.heart.running:
+            self.heart.stop()
         context = crawl_context(self.crawler)
         figures = run_figures(self.stats.get_stats())
-        context.catalogue.finish_run(context.run_id, run_status(reason, figures), **figures)
+        status = run_status(reason, figures)
+        message = None
+        if self.taken_for_dead:
+            message = (f"taken for dead by another process (heartbeats more than "
+                       f"{context.settings.heartbeat_timeout:g} s apart), yet the crawl went on to the end")
+        context.catalogue.finish_run(context.run_id, status, message=message, **figures)

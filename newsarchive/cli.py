@@ -65,7 +65,7 @@ SCHEDULE_TABLE = ("source", "schedule", "next_run", "last_run", "last_status", "
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path, db_url: str | None, sources_file: Path, redis_url: str | None) -> None:
     """newsarchive: crawl news sites into WARC files and a deduplicated article catalogue."""
-    ctx.obj = Settings(data_dir=data_dir, db_url=db_url, sources_file=sources_file, redis_url=redis_url)
+    ctx.obj = Settings.from_env(data_dir=data_dir, db_url=db_url, sources_file=sources_file, redis_url=redis_url)
 
 
 def _catalogue(settings: Settings) -> Catalogue:
