@@ -280,10 +280,17 @@ class WarcWriter:
             return
         out = self._out
         self._out = self._writer = None
-        out.flush()
-        os.fsync(out.fileno())
-        out.close()
-        self._rename_finished()
+        try:
+            try:
+                out.flush()
+                os.fsync(out.fileno())
+            finally:
+                with contextlib.suppress(OSError):  # a failed flush fails again on close: already raised
+                    out.close()
+            self._rename_finished()
+        except OSError as exc:  # the file stays .open: unfinished, as after a crash
+            _name_file(exc, self._directory / (self._name + OPEN_SUFFIX))
+            raise
 
     def _find_original(self, digest: str) -> tuple[str, str] | None:
         """(URL, WARC-Date) of an earlier capture of this payload: this writer's, or an earlier crawl's."""
@@ -344,6 +351,12 @@ class WarcWriter:
     def _rename_finished(self) -> None:
         open_path = self._directory / (self._name + OPEN_SUFFIX)
         open_path.rename(self._directory / self._name)
+
+
+def _name_file(error: BaseException, path: Path) -> None:
+    """Let an OSError of a write say which file it was (write(2) errors name none)."""
+    if isinstance(error, OSError) and error.filename is None:
+        error.filename = str(path)
 
 
 def read_capture(path: Path, offset: int) -> StoredRecord:

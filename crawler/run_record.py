@@ -3,9 +3,11 @@
 The run is opened with the crawl. While it runs, its heartbeat is written every
 ``Settings.heartbeat_interval`` seconds with the figures so far, so a killed crawl still
 shows how far it got and other processes, of any host, can tell it is alive
-(``Catalogue.mark_dead_runs``). It is closed with a status when the spider closes:
-``ok``; ``interrupted`` when stopped by a signal; ``failed`` when nothing at all could be
-fetched.
+(``Catalogue.mark_dead_runs``). When the spider closes the recorder does two things, in
+this order, in one handler: it finishes the crawl's WARC file (flushed, fsynced, renamed
+from ``*.warc.gz.open``), then it closes the run with a status: ``ok``; ``interrupted``
+when stopped by a signal; ``failed`` when nothing at all could be fetched or when the
+WARC file could not be finished. So a run is never ``ok`` before its WARC file is whole.
 """
 
 from __future__ import annotations
@@ -41,8 +43,10 @@ def run_figures(stats: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_status(close_reason: str, figures: dict[str, Any]) -> str:
-    """ok, interrupted or failed, from why the spider closed and what it did."""
+def run_status(close_reason: str, figures: dict[str, Any], failure: str | None = None) -> str:
+    """ok, interrupted or failed, from why the spider closed, what it did and what went wrong."""
+    if failure:
+        return "failed"
     if close_reason == "shutdown":
         return "interrupted"
     if figures["pages"] == 0 and figures["errors"]:
@@ -84,13 +88,21 @@ class RunRecorder:
                          context.run_id, context.settings.heartbeat_timeout)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
+        """Finish the WARC file, then the run: its status depends on the file being whole."""
         if self.heart.running:
             self.heart.stop()
         context = crawl_context(self.crawler)
+        failure = None
+        try:
+            context.warc.close()
+        except OSError as exc:
+            failure = (f"could not finish the WARC file ({exc}): it stays *.warc.gz.open, "
+                       "to be recovered by the next crawl or `newsarchive verify --repair`")
+        self.stats.set_value("newsarchive/warc_files", context.warc.files)
         figures = run_figures(self.stats.get_stats())
-        status = run_status(reason, figures)
-        message = None
-        if self.taken_for_dead:
+        status = run_status(reason, figures, failure)
+        message = failure
+        if self.taken_for_dead and not message:
             message = (f"taken for dead by another process (heartbeats more than "
                        f"{context.settings.heartbeat_timeout:g} s apart), yet the crawl went on to the end")
         context.catalogue.finish_run(context.run_id, status, message=message, **figures)

@@ -5,13 +5,16 @@ feeds, sitemaps, redirects, retries, error statuses and page requisites, each as
 server sent it: body still content-encoded, before Scrapy decompresses it. Each
 exchange is also indexed in the catalogue's captures table, and the capture is put on
 ``request.meta["capture"]`` for the spider and pipelines.
+
+It writes through the crawl's WARC writer (``CrawlContext.warc``); the run recorder
+finishes the file when the spider closes, before it records the run.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from scrapy import Request, Spider, signals
+from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
@@ -40,16 +43,7 @@ class WarcCaptureMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
         context = crawl_context(crawler)
-        writer = WarcWriter(
-            context.settings.warc_dir,
-            prefix=context.source.name,
-            max_size=context.settings.warc_max_size,
-            software=crawler.settings.get("USER_AGENT"),
-            revisit_lookup=context.catalogue.revisit_target,
-        )
-        middleware = cls(writer, context.catalogue, context.run_id, crawler.stats)
-        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
-        return middleware
+        return cls(context.warc, context.catalogue, context.run_id, crawler.stats)
 
     def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
         request_headers = _header_pairs(request.headers)
@@ -79,10 +73,6 @@ class WarcCaptureMiddleware:
         self.stats.inc_value(f"newsarchive/warc_records/{info.record_type}")
         self.stats.set_value("newsarchive/warc_files", self.writer.files)
         return response
-
-    def spider_closed(self) -> None:
-        self.writer.close()
-        self.stats.set_value("newsarchive/warc_files", self.writer.files)
 
 
 def _text(value: bytes | None) -> str | None:
