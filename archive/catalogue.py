@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,6 +47,17 @@ def utcnow() -> datetime:
 
 def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether a database error says the catalogue's disk (or quota) is full.
+
+    SQLite's SQLITE_FULL, PostgreSQL's ``disk_full`` (SQLSTATE 53100); ``error`` may be
+    SQLAlchemy's wrapper or the driver's own exception.
+    """
+    original = getattr(error, "orig", None) or error
+    return (getattr(original, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            or getattr(original, "sqlstate", None) == "53100")
 
 
 @dataclass(frozen=True)
@@ -137,6 +149,13 @@ class Catalogue:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @property
+    def location(self) -> str:
+        """Where the catalogue is, for messages: the SQLite file, or the URL without its password."""
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database:
+            return self.engine.url.database
+        return self.engine.url.render_as_string(hide_password=True)
 
     # --- sources and runs --------------------------------------------------------------
     def source_id(self, name: str) -> int:

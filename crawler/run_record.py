@@ -6,7 +6,8 @@ shows how far it got and other processes, of any host, can tell it is alive
 (``Catalogue.mark_dead_runs``). When the spider closes the recorder does two things, in
 this order, in one handler: it finishes the crawl's WARC file (flushed, fsynced, renamed
 from ``*.warc.gz.open``), then it closes the run with a status: ``ok``; ``interrupted``
-when stopped by a signal; ``failed`` when nothing at all could be fetched or when the
+when stopped by a signal; ``failed`` when nothing at all could be fetched, when archiving
+failed (a full disk: the WARC capture stopped the crawl, ``message`` says why) or when the
 WARC file could not be finished. So a run is never ``ok`` before its WARC file is whole.
 """
 
@@ -24,6 +25,8 @@ from twisted.internet.task import LoopingCall
 from crawler.context import crawl_context
 
 logger = logging.getLogger(__name__)
+
+FAILURE = "newsarchive/failure"  # stats key: why the crawl stopped itself (a component that cannot go on)
 
 
 def run_figures(stats: dict[str, Any]) -> dict[str, Any]:
@@ -92,12 +95,12 @@ class RunRecorder:
         if self.heart.running:
             self.heart.stop()
         context = crawl_context(self.crawler)
-        failure = None
+        failure = self.stats.get_value(FAILURE)
         try:
             context.warc.close()
         except OSError as exc:
-            failure = (f"could not finish the WARC file ({exc}): it stays *.warc.gz.open, "
-                       "to be recovered by the next crawl or `newsarchive verify --repair`")
+            failure = failure or (f"could not finish the WARC file ({exc}): it stays *.warc.gz.open, "
+                                  "to be recovered by the next crawl or `newsarchive verify --repair`")
         self.stats.set_value("newsarchive/warc_files", context.warc.files)
         figures = run_figures(self.stats.get_stats())
         status = run_status(reason, figures, failure)

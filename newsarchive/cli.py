@@ -84,6 +84,9 @@ def crawl(settings: Settings, names: tuple[str, ...], progress: bool | None) -> 
     runs = run_crawl(settings, sources, progress=sys.stderr.isatty() if progress is None else progress)
     rows = [run_dict(run, run.source.name) for run in runs]  # these runs, not whatever ran last
     write_rows(rows, "table", sys.stdout, table_fields=RUN_TABLE, title="crawl runs")
+    for run in runs:
+        if run.status == "failed" and run.message:
+            click.echo(f"error: crawl of {run.source.name} failed: {run.message}", err=True)
     if len(runs) < len(sources) or any(run.status != "ok" for run in runs):
         sys.exit(1)
 
