@@ -255,8 +255,9 @@ class Catalogue:
         """Close as ``status`` the runs left ``running`` by crawl processes that are gone; their ids.
 
         A run is dead when its heartbeat is older than ``timeout`` seconds, whichever host
-        ran it, or at once when it ran on ``host`` (this machine) and its pid is gone. A
-        fresh run of another host is never touched: its pid means nothing here. A dead
+        ran it, or at once when it ran on ``host`` (this machine) and its pid is gone (a pid
+        reused since only delays that to the timeout). A fresh run of another host is never
+        touched: its pid means nothing here. A dead
         run's figures are recounted from its captures (it saved them only every few
         seconds), ``finished`` is its last heartbeat and ``message`` says why it was closed.
         """
