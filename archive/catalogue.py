@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, func, or_, select, update
+from sqlalchemy import ColumnElement, create_engine, event, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
@@ -46,6 +47,17 @@ def utcnow() -> datetime:
 
 def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether a database error says the catalogue's disk (or quota) is full.
+
+    SQLite's SQLITE_FULL, PostgreSQL's ``disk_full`` (SQLSTATE 53100); ``error`` may be
+    SQLAlchemy's wrapper or the driver's own exception.
+    """
+    original = getattr(error, "orig", None) or error
+    return (getattr(original, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            or getattr(original, "sqlstate", None) == "53100")
 
 
 @dataclass(frozen=True)
@@ -138,6 +150,13 @@ class Catalogue:
     def close(self) -> None:
         self.engine.dispose()
 
+    @property
+    def location(self) -> str:
+        """Where the catalogue is, for messages: the SQLite file, or the URL without its password."""
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database:
+            return self.engine.url.database
+        return self.engine.url.render_as_string(hide_password=True)
+
     # --- sources and runs --------------------------------------------------------------
     def source_id(self, name: str) -> int:
         """The id of a source, created on first use."""
@@ -160,15 +179,28 @@ class Catalogue:
         except IntegrityError:  # another worker created it first
             return self._find_or_create_source(name)
 
-    def start_run(self, source: str) -> int:
-        """Record a crawl run as running, owned by this process."""
+    def start_run(self, source: str, *, host: str) -> int:
+        """Record a crawl run as running, owned by this process on ``host``, with its first heartbeat."""
         source_id = self.source_id(source)
         with self.session() as session:
-            run = CrawlRun(source_id=source_id, status="running", started=utcnow(), pid=os.getpid(),
-                           error_kinds={}, warc_files=[])
+            run = CrawlRun(source_id=source_id, status="running", started=utcnow(), host=host, pid=os.getpid(),
+                           heartbeat=self._now(), error_kinds={}, warc_files=[])
             session.add(run)
             session.flush()
             return run.id
+
+    def beat(self, run_id: int, **figures: object) -> bool:
+        """A running run's heartbeat, with its figures so far; False when the run is no longer running.
+
+        False means another process took the run for dead (no heartbeat within the timeout)
+        and closed it: its record no longer follows the crawl.
+        """
+        with self.session() as session:
+            result = session.execute(
+                update(CrawlRun).where(CrawlRun.id == run_id, CrawlRun.status == "running")
+                .values(heartbeat=self._now(), **figures)
+            )
+            return result.rowcount == 1
 
     def update_run(self, run_id: int, **figures: object) -> None:
         """Set figures (pages, bytes, errors, warc_files...) of a run."""
@@ -184,12 +216,13 @@ class Catalogue:
         with self.session() as session:
             return session.get(CrawlRun, run_id, options=[joinedload(CrawlRun.source)])
 
-    def find_run(self, source: str, pid: int, since: datetime) -> CrawlRun | None:
-        """The run a crawl process started (its pid, not before ``since``): how a supervisor finds it."""
+    def find_run(self, source: str, host: str, pid: int, since: datetime) -> CrawlRun | None:
+        """The run a crawl process started (host and pid, not before ``since``): how a supervisor finds it."""
         with self.session() as session:
             return session.scalar(
                 select(CrawlRun).join(SourceRow, SourceRow.id == CrawlRun.source_id)
-                .where(SourceRow.name == source, CrawlRun.pid == pid, CrawlRun.started >= _naive_utc(since))
+                .where(SourceRow.name == source, CrawlRun.host == host, CrawlRun.pid == pid,
+                       CrawlRun.started >= _naive_utc(since))
                 .order_by(CrawlRun.id.desc()).limit(1)
             )
 
@@ -218,14 +251,61 @@ class Catalogue:
             "articles_duplicate": sum(1 for version, original in versions if version == 1 and original is not None),
         }
 
-    def mark_dead_runs(self, status: str = "interrupted") -> int:
-        """Runs left 'running' by a process that no longer exists are closed as ``status``."""
+    def mark_dead_runs(self, host: str, timeout: float, status: str = "interrupted") -> list[int]:
+        """Close as ``status`` the runs left ``running`` by crawl processes that are gone; their ids.
+
+        A run is dead when its heartbeat is older than ``timeout`` seconds, whichever host
+        ran it, or at once when it ran on ``host`` (this machine) and its pid is gone (a pid
+        reused since only delays that to the timeout). A fresh run of another host is never
+        touched: its pid means nothing here. A dead
+        run's figures are recounted from its captures (it saved them only every few
+        seconds), ``finished`` is its last heartbeat and ``message`` says why it was closed.
+        """
+        now = self.clock()
+        closed = []
         with self.session() as session:
-            runs = session.scalars(select(CrawlRun).where(CrawlRun.status == "running")).all()
-            dead = [run for run in runs if run.pid is None or not _pid_alive(run.pid)]
-            for run in dead:
-                run.status, run.finished = status, run.finished or utcnow()
-            return len(dead)
+            runs = session.execute(
+                select(CrawlRun.id, CrawlRun.host, CrawlRun.pid, CrawlRun.heartbeat, CrawlRun.started)
+                .where(CrawlRun.status == "running")
+            ).all()
+        for run_id, run_host, pid, heartbeat, started in runs:
+            last_sign = heartbeat or started
+            since = f"no heartbeat since {last_sign:%Y-%m-%d %H:%M:%S} UTC from host {run_host or '(unknown)'}"
+            if run_host == host and pid is not None and not _pid_alive(pid):
+                message = f"{since}: its crawl process ({pid}) is gone"
+            elif (now - last_sign).total_seconds() > timeout:
+                message = f"{since} (timeout {timeout:g} s): its crawl process is gone"
+            else:
+                continue
+            figures = self.recount_run(run_id)
+            # Only if it did not beat meanwhile: a crawl held up past the timeout may be back.
+            unchanged = CrawlRun.heartbeat.is_(None) if heartbeat is None else CrawlRun.heartbeat == heartbeat
+            with self.session() as session:
+                result = session.execute(
+                    update(CrawlRun).where(CrawlRun.id == run_id, CrawlRun.status == "running", unchanged)
+                    .values(status=status, finished=last_sign, message=message, **figures)
+                )
+            if result.rowcount == 1:
+                closed.append(run_id)
+        return closed
+
+    def clock(self) -> datetime:
+        """Now, naive UTC, by the clock heartbeats are written with (see ``_now``)."""
+        now = self._now()
+        if isinstance(now, datetime):
+            return now
+        with self.session() as session:
+            return session.scalar(select(now))
+
+    def _now(self) -> datetime | ColumnElement[datetime]:
+        """Now for a heartbeat: PostgreSQL's own clock, the one clock of every host sharing it.
+
+        So a host whose clock is off can neither take the live runs of others for dead nor
+        make its own look fresher than they are. SQLite is opened by one machine only: its clock.
+        """
+        if self.engine.dialect.name == "postgresql":
+            return func.timezone("UTC", func.clock_timestamp())
+        return utcnow()
 
     # --- captures ----------------------------------------------------------------------
     def add_capture(self, run_id: int | None, info: CaptureInfo, *, etag: str | None = None,

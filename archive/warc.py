@@ -17,7 +17,8 @@ warcio serialises, digests and parses; this module decides what goes into the re
   record to the OS as it ends; only the exchange being written may be cut short. Nothing
   renames such a file automatically: index or salvage it deliberately.
 - A write that fails midway (disk full, file size limit, an interrupt) cuts the file back
-  to its last whole exchange and finishes it; the next exchange starts a new file.
+  to its last whole exchange and finishes it; the next exchange starts a new file. The
+  OSError raised names the file (``filename``), as open(2) errors do.
 
 This module knows nothing of Scrapy: the crawler adapts its requests and responses to
 :meth:`WarcWriter.write_exchange`.
@@ -248,8 +249,11 @@ class WarcWriter:
             writer.write_record(response)
             length = out.tell() - offset
             writer.write_record(request)
-        except BaseException:
-            self._finish_at(offset)
+        except BaseException as exc:
+            open_path = self._directory / (self._name + OPEN_SUFFIX)
+            with contextlib.suppress(OSError):  # then it stays .open: recovery cuts it back the same way
+                self._finish_at(offset)
+            _name_file(exc, open_path if open_path.exists() else self._directory / self._name)
             raise
 
         capture = CaptureInfo(
@@ -280,10 +284,17 @@ class WarcWriter:
             return
         out = self._out
         self._out = self._writer = None
-        out.flush()
-        os.fsync(out.fileno())
-        out.close()
-        self._rename_finished()
+        try:
+            try:
+                out.flush()
+                os.fsync(out.fileno())
+            finally:
+                with contextlib.suppress(OSError):  # a failed flush fails again on close: already raised
+                    out.close()
+            self._rename_finished()
+        except OSError as exc:  # the file stays .open: unfinished, as after a crash
+            _name_file(exc, self._directory / (self._name + OPEN_SUFFIX))
+            raise
 
     def _find_original(self, digest: str) -> tuple[str, str] | None:
         """(URL, WARC-Date) of an earlier capture of this payload: this writer's, or an earlier crawl's."""
@@ -316,10 +327,11 @@ class WarcWriter:
         warcinfo = writer.create_warcinfo_record(name, info)
         try:
             writer.write_record(warcinfo)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(OSError):
                 out.close()
             os.unlink(out.name)
+            _name_file(exc, Path(out.name))
             raise
         self._name = name
         self._warcinfo_id = warcinfo.rec_headers.get_header("WARC-Record-ID")
@@ -327,23 +339,36 @@ class WarcWriter:
         return out, writer
 
     def _finish_at(self, size: int) -> None:
-        """Cut the current file back to its last whole exchange and finish it.
+        """Cut the current file back to its last whole exchange and finish it (fsynced, renamed).
 
         Called when a write failed midway, so no file keeps half an exchange; the buffered
         file object may fail again on close (the disk is still full), so it is dropped and
-        the file is truncated by path.
+        the file is truncated and fsynced by path. Cutting frees blocks: this works on a
+        full disk.
         """
         out = self._out
         self._out = self._writer = None
         assert out is not None
         with contextlib.suppress(OSError):
             out.close()
-        os.truncate(self._directory / (self._name + OPEN_SUFFIX), size)
+        open_path = self._directory / (self._name + OPEN_SUFFIX)
+        os.truncate(open_path, size)
+        descriptor = os.open(open_path, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
         self._rename_finished()
 
     def _rename_finished(self) -> None:
         open_path = self._directory / (self._name + OPEN_SUFFIX)
         open_path.rename(self._directory / self._name)
+
+
+def _name_file(error: BaseException, path: Path) -> None:
+    """Let an OSError of a write say which file it was (write(2) errors name none)."""
+    if isinstance(error, OSError) and error.filename is None:
+        error.filename = str(path)
 
 
 def read_capture(path: Path, offset: int) -> StoredRecord:

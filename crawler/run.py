@@ -31,6 +31,9 @@ def scrapy_settings(settings: Settings, overrides: dict[str, Any] | None = None)
         "NEWSARCHIVE_DB": settings.db_url,
         "NEWSARCHIVE_SOURCES": str(settings.sources_file),
         "NEWSARCHIVE_WARC_MAX_SIZE": settings.warc_max_size,
+        "NEWSARCHIVE_HOST": settings.host,
+        "NEWSARCHIVE_HEARTBEAT_INTERVAL": settings.heartbeat_interval,
+        "NEWSARCHIVE_HEARTBEAT_TIMEOUT": settings.heartbeat_timeout,
     }, priority="cmdline")
     scrapy.update(frontier_settings(settings.redis_url), priority="cmdline")
     scrapy.update(overrides or {}, priority="cmdline")
@@ -41,7 +44,7 @@ def run_crawl(settings: Settings, sources: list[Source], *, progress: bool = Fal
               overrides: dict[str, Any] | None = None) -> list[CrawlRun]:
     """Crawl ``sources`` to completion; the finished run of each, in order."""
     catalogue = Catalogue(settings.database_url)  # migrate once, before crawlers open it
-    catalogue.mark_dead_runs()
+    catalogue.mark_dead_runs(settings.host, settings.heartbeat_timeout)  # crashed crawls, of any host
     extra = dict(overrides or {})
     # Scrapy's full log goes to a file under the data dir; the terminal gets the
     # progress table and the summary.

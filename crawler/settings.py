@@ -24,6 +24,9 @@ NEWSARCHIVE_DATA_DIR = str(_DEFAULTS.data_dir)
 NEWSARCHIVE_DB = _DEFAULTS.db_url  # None: SQLite file in the data dir
 NEWSARCHIVE_SOURCES = str(_DEFAULTS.sources_file)
 NEWSARCHIVE_WARC_MAX_SIZE = _DEFAULTS.warc_max_size
+NEWSARCHIVE_HOST = _DEFAULTS.host  # the host name the crawl's run record carries
+NEWSARCHIVE_HEARTBEAT_INTERVAL = _DEFAULTS.heartbeat_interval  # archive/config.py says why
+NEWSARCHIVE_HEARTBEAT_TIMEOUT = _DEFAULTS.heartbeat_timeout
 # NEWSARCHIVE_REDIS=redis://...: the crawl joins workers sharing its frontier (crawler/frontier.py).
 globals().update(frontier_settings(_DEFAULTS.redis_url))
 NEWSARCHIVE_EXTRACT_WORKERS = 0  # processes for trafilatura; 0 = one per core

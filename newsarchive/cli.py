@@ -65,7 +65,7 @@ SCHEDULE_TABLE = ("source", "schedule", "next_run", "last_run", "last_status", "
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path, db_url: str | None, sources_file: Path, redis_url: str | None) -> None:
     """newsarchive: crawl news sites into WARC files and a deduplicated article catalogue."""
-    ctx.obj = Settings(data_dir=data_dir, db_url=db_url, sources_file=sources_file, redis_url=redis_url)
+    ctx.obj = Settings.from_env(data_dir=data_dir, db_url=db_url, sources_file=sources_file, redis_url=redis_url)
 
 
 def _catalogue(settings: Settings) -> Catalogue:
@@ -84,6 +84,9 @@ def crawl(settings: Settings, names: tuple[str, ...], progress: bool | None) -> 
     runs = run_crawl(settings, sources, progress=sys.stderr.isatty() if progress is None else progress)
     rows = [run_dict(run, run.source.name) for run in runs]  # these runs, not whatever ran last
     write_rows(rows, "table", sys.stdout, table_fields=RUN_TABLE, title="crawl runs")
+    for run in runs:
+        if run.status == "failed" and run.message:
+            click.echo(f"error: crawl of {run.source.name} failed: {run.message}", err=True)
     if len(runs) < len(sources) or any(run.status != "ok" for run in runs):
         sys.exit(1)
 
