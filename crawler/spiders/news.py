@@ -8,9 +8,11 @@ Discovery paths, all from ``sources.toml``:
 A URL matching ``allow`` (and no ``deny``) is an article: it is fetched once, archived
 with its page requisites and handed to the pipeline. Articles already in the catalogue
 are not fetched again, except those younger than the source's ``refresh_hours``.
-Navigation requests (robots.txt, feeds, sitemaps, section pages) carry
-``meta["conditional"]``: on a recrawl they are conditional GETs, and a 304 comes back
-with the page as last archived (``crawler/conditional_get.py``), parsed like a fresh one.
+Navigation requests (feeds, sitemaps, section pages) carry ``meta["conditional"]``: on a
+recrawl they are conditional GETs, and a 304 comes back with the page as last archived
+(``crawler/conditional_get.py``), parsed like a fresh one. robots.txt is fetched once per
+host, by Scrapy's RobotsTxtMiddleware (conditionally too); the spider reads the
+``Sitemap:`` lines of that very response.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
@@ -67,7 +69,9 @@ class NewsSpider(Spider):
             source = select_sources(sources, [source])[0]
         if isinstance(source, Source):
             _apply_politeness(crawler, source)
-        return super().from_crawler(crawler, *args, source=source, **kwargs)
+        spider = super().from_crawler(crawler, *args, source=source, **kwargs)
+        crawler.signals.connect(spider.response_received, signal=signals.response_received)
+        return spider
 
     async def start(self) -> AsyncIterator[Request]:
         context = crawl_context(self.crawler)
@@ -75,9 +79,8 @@ class NewsSpider(Spider):
         if self.source.refresh_hours:
             since = utcnow() - timedelta(hours=self.source.refresh_hours)
             self.known_urls -= context.catalogue.recent_article_urls(self.source.name, since)
-        for host_root in sorted({f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in
-                                 (*self.source.start_urls, *self.source.feeds, *self.source.sitemaps)}):
-            yield self.navigation_request(f"{host_root}/robots.txt", self.parse_robots, priority=30)
+        # No request for robots.txt here: RobotsTxtMiddleware fetches it before the first request
+        # to each host, and response_received hands that response to parse_robots.
         for url in self.source.sitemaps:
             yield self.navigation_request(url, self.parse_sitemap, priority=20)
         for url in self.source.feeds:
@@ -129,6 +132,14 @@ class NewsSpider(Spider):
         return self.navigation_request(url, self.parse_page, nav_depth=nav_depth)
 
     # --- callbacks -----------------------------------------------------------------------
+    def response_received(self, response: Response, request: Request) -> None:
+        """robots.txt as fetched by RobotsTxtMiddleware (of the source's hosts): follow its Sitemap: lines."""
+        first_url = (request.meta.get("redirect_urls") or [request.url])[0]
+        if (request.meta.get("dont_obey_robotstxt") and urlsplit(first_url).path == "/robots.txt"
+                and same_site(first_url, self.hosts)):
+            for sitemap_request in self.parse_robots(response):
+                self.crawler.engine.crawl(sitemap_request)
+
     def parse_robots(self, response: Response) -> Iterator[Request]:
         for url in sitemap_urls_from_robots(response.body, base_url=response.url):
             if url not in self.source.sitemaps:
