@@ -18,6 +18,7 @@ from twisted.internet.task import LoopingCall
 from crawler.context import crawl_context
 
 SAVE_INTERVAL = 5.0  # seconds between saves of the running figures
+FIRST_ERROR = "newsarchive/first_error/"  # + kind: (reason, URL) of the first failure of that kind
 
 
 def run_figures(stats: dict[str, Any]) -> dict[str, Any]:
@@ -46,6 +47,26 @@ def run_status(close_reason: str, figures: dict[str, Any]) -> str:
     return "ok"
 
 
+MESSAGE_KINDS = 3  # error kinds a failed run's message names, the most frequent first
+
+
+def run_message(status: str, figures: dict[str, Any], stats: dict[str, Any]) -> str | None:
+    """Why a run failed, in words: how many requests failed, of which kinds, first at which URL.
+
+    e.g. ``nothing fetched: 3 requests failed: ConnectionRefusedError (connection refused) at
+    http://127.0.0.1:9/``. None for a run that did not fail.
+    """
+    if status != "failed":
+        return None
+    errors = figures["errors"]
+    kinds = sorted(figures["error_kinds"].items(), key=lambda item: -item[1])[:MESSAGE_KINDS]
+    causes = []
+    for kind, _count in kinds:
+        reason, url = stats.get(FIRST_ERROR + kind, ("", ""))
+        causes.append(f"{kind} ({reason}) at {url}" if url else kind)
+    return f"nothing fetched: {errors} request{'s' if errors != 1 else ''} failed: {', '.join(causes)}"
+
+
 class RunRecorder:
     def __init__(self, crawler: Crawler, stats: StatsCollector) -> None:
         self.crawler = crawler
@@ -71,5 +92,8 @@ class RunRecorder:
         if self.saver.running:
             self.saver.stop()
         context = crawl_context(self.crawler)
-        figures = run_figures(self.stats.get_stats())
-        context.catalogue.finish_run(context.run_id, run_status(reason, figures), **figures)
+        stats = self.stats.get_stats()
+        figures = run_figures(stats)
+        status = run_status(reason, figures)
+        context.catalogue.finish_run(context.run_id, status, message=run_message(status, figures, stats),
+                                     **figures)

@@ -31,6 +31,7 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from twisted.internet.error import ConnectError
 from twisted.python.failure import Failure
 
 from archive.catalogue import utcnow
@@ -38,7 +39,9 @@ from archive.config import Source, load_sources, select_sources
 from archive.rewrite import css_urls, embedded_urls
 from archive.urls import fold_variants, normalise_url, same_site
 from crawler.context import crawl_context
+from crawler.run_record import FIRST_ERROR
 
+REASON_LENGTH = 120  # characters of an error's description kept for a failed run's message
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
 NON_PAGE_EXTENSIONS = (
     ".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".pdf", ".mp3", ".mp4", ".zip", ".css", ".js",
@@ -230,6 +233,8 @@ class NewsSpider(Spider):
         else:
             kind = failure.type.__name__
         self.crawler.stats.inc_value(f"newsarchive/errors/{kind}")
+        if self.crawler.stats.get_value(FIRST_ERROR + kind) is None:  # what a failed run's message tells
+            self.crawler.stats.set_value(FIRST_ERROR + kind, (_reason(failure.value), failure.request.url))
         self.logger.warning("%s: %s", kind, failure.request.url)
 
     # --- helpers -------------------------------------------------------------------------
@@ -254,6 +259,24 @@ class NewsSpider(Spider):
         if url.startswith(("http://", "https://")) and same_site(url, self.requisite_hosts):
             yield Request(url, callback=self.parse_requisite, priority=-5, errback=self.on_error,
                           meta={"requisite": True})
+
+
+def _reason(error: BaseException) -> str:
+    """A failure in a few words: "connection refused", "DNS lookup failed: ...", "HTTP 404"."""
+    if isinstance(error, HttpError):
+        return f"HTTP {error.response.status}"
+    cause: BaseException | None = error
+    while cause is not None:  # Scrapy re-raises Twisted's errors as its own, "from" them
+        if isinstance(cause, ConnectError) and cause.args and cause.args[0]:
+            text = str(cause.args[0])  # the OS's words ("Connection refused"), not Twisted's preamble
+            break
+        cause = cause.__cause__
+    else:
+        text = str(error) or type(error).__name__
+    text = text.strip().rstrip(".")
+    if text[:2].istitle():  # "Connection refused" -> "connection refused"; "DNS ..." stays
+        text = text[0].lower() + text[1:]
+    return text[:REASON_LENGTH]
 
 
 def _apply_politeness(crawler: Crawler, source: Source) -> None:

@@ -10,6 +10,7 @@ then a second, incremental one.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -201,6 +202,9 @@ def test_unreachable_host_finishes_records_the_error_and_exits_non_zero(tmp_path
     (run,) = [json.loads(line) for line in newsarchive(tmp_path, "runs", "--format", "jsonl").stdout.splitlines()]
     assert run["status"] == "failed" and run["errors"] >= 1
     assert any("Connection" in kind or "Refused" in kind for kind in run["error_kinds"]), run["error_kinds"]
+    # why, in words: how many requests, what went wrong, where
+    assert re.fullmatch(r"nothing fetched: \d+ requests? failed: \w*Refused\w* \(connection refused\) "
+                        r"at http://127\.0\.0\.1:9/", run["message"]), run["message"]
 
 
 def urlpath(url: str, base: str) -> str:
