@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
 from alembic import command
@@ -37,10 +37,12 @@ from archive.dedup import (
     is_near_duplicate,
     simhash_bands,
 )
-from archive.extract import Extracted
 from archive.models import Article, ArticleUrl, ArticleVersion, Capture, CrawlRun, SourceRow
 from archive.urls import article_url_key, normalise_url, surt
 from archive.warc import CaptureInfo
+
+if TYPE_CHECKING:  # only a type here: read commands need not import trafilatura
+    from archive.extract import Extracted
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
