@@ -17,13 +17,12 @@ import pytest
 
 from tests.conftest import PROJECT, fresh_shell_env
 
-README = PROJECT / "README.md"
 INSTALL_TIMEOUT = 1500  # seconds; a cold pip cache on a busy two-core machine took four minutes
 
 
-def readme_demo_line() -> str:
+def readme_demo_line(readme: Path) -> str:
     """The one command of the fenced block under the README's "Try it" heading."""
-    section = README.read_text(encoding="utf-8").split("\n## Try it", 1)[1].split("\n## ", 1)[0]
+    section = readme.read_text(encoding="utf-8").split("\n## Try it", 1)[1].split("\n## ", 1)[0]
     block = re.search(r"^```(?:sh|bash|console)?\n(.*?)^```", section, re.DOTALL | re.MULTILINE)
     assert block, "no fenced command block under the README's 'Try it' heading"
     (line,) = [line for line in block.group(1).splitlines() if line.strip()]
@@ -32,10 +31,10 @@ def readme_demo_line() -> str:
 
 @pytest.mark.fresh_clone
 def test_the_readme_demo_line_works_in_a_fresh_clone(tmp_path: Path) -> None:
-    line = readme_demo_line()
-    assert "python3 -m venv .venv" in line and "newsarchive demo" in line  # the line a user copies
     clone = tmp_path / "newsarchive"
     subprocess.run(["git", "clone", "--quiet", str(PROJECT), str(clone)], check=True, timeout=120)
+    line = readme_demo_line(clone / "README.md")
+    assert "python3 -m venv .venv" in line and "newsarchive demo" in line  # the line a user copies
     assert shutil.which("python3", path=fresh_shell_env()["PATH"]), "no python3 on PATH to make the venv"
 
     result = subprocess.run(["sh", "-c", line], cwd=clone, env=fresh_shell_env(), capture_output=True,
