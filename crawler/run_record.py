@@ -3,7 +3,7 @@
 The run is opened with the crawl, its figures are saved every few seconds (so a killed
 crawl still shows how far it got) and it is closed with a status when the spider
 closes: ``ok``; ``interrupted`` when stopped by a signal; ``failed`` when nothing at all
-could be fetched.
+could be fetched, with a ``message`` saying why (``run_message``).
 """
 
 from __future__ import annotations
