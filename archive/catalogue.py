@@ -1,9 +1,10 @@
 """The deduplicated article catalogue: sources, crawl runs, captures and articles.
 
 One ``Catalogue`` per process, built from a SQLAlchemy URL (SQLite by default,
-PostgreSQL at scale). Opening it brings the schema to the newest Alembic revision.
-Writers are the crawl (captures, articles, run figures); readers are the query layer,
-replay and the CLI.
+PostgreSQL at scale). Writers are the crawl (captures, articles, run figures): opening it
+for them brings the schema to the newest Alembic revision. Readers (the query layer,
+replay, the CLI's read commands) open it ``read_only``: nothing is created, migrated,
+locked or written, so an archive on a read-only file system can be searched and replayed.
 """
 
 from __future__ import annotations
@@ -17,12 +18,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote, unquote
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import ColumnElement, create_engine, event, func, or_, select, update
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import DatabaseError, IntegrityError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from archive.dedup import (
@@ -32,10 +37,12 @@ from archive.dedup import (
     is_near_duplicate,
     simhash_bands,
 )
-from archive.extract import Extracted
 from archive.models import Article, ArticleUrl, ArticleVersion, Capture, CrawlRun, SourceRow
 from archive.urls import article_url_key, normalise_url, surt
 from archive.warc import CaptureInfo
+
+if TYPE_CHECKING:  # only a type here: read commands need not import trafilatura
+    from archive.extract import Extracted
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -79,8 +86,17 @@ class ArticleOutcome:
     duplicate_of: int | None = None
 
 
-def create_catalogue_engine(url: str) -> Engine:
-    """An engine with SQLite tuned for one writer and concurrent readers (WAL)."""
+class CatalogueError(Exception):
+    """A catalogue that a reader cannot use: missing, unreadable, or not at this code's schema."""
+
+
+def create_catalogue_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine with SQLite tuned for one writer and concurrent readers (WAL).
+
+    ``read_only``: an engine that creates and writes nothing (see ``_read_only_engine``).
+    """
+    if read_only:
+        return _read_only_engine(url)
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url)
@@ -96,6 +112,98 @@ def create_catalogue_engine(url: str) -> Engine:
             cursor.close()
 
     return engine
+
+
+def _read_only_engine(url: str) -> Engine:
+    """An engine on an existing catalogue that writes nothing, not even on a read-only file system.
+
+    SQLite: the file must exist (a reader never creates one) and every connection is
+    ``query_only``. PostgreSQL: every transaction is read-only.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(url, connect_args={"options": "-c default_transaction_read_only=on"})
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url)
+    path = Path(parsed.database or "")
+    if not parsed.database or parsed.database == ":memory:" or not path.is_file():
+        raise CatalogueError(f"{path}: no catalogue there yet (`newsarchive crawl` or `newsarchive db upgrade` "
+                             "makes one; --data-dir or --db names another)")
+    engine = create_engine(URL.create("sqlite", database=f"file:{quote(str(path.resolve()))}",
+                                      query={**_sqlite_read_mode(path), "uri": "true"}))
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA query_only=ON")  # a reader's bug cannot write the archive
+        cursor.execute("PRAGMA busy_timeout=30000")  # a crawl's checkpoint makes us wait, not fail
+        cursor.close()
+
+    return engine
+
+
+def _sqlite_read_mode(path: Path) -> dict[str, str]:
+    """How to open a WAL-mode SQLite file for reading, as the file system allows.
+
+    A WAL reader needs the ``-shm`` index. In a writable directory: an ordinary read-write
+    connection (``query_only``), which removes ``-wal`` and ``-shm`` again on close (a
+    ``mode=ro`` one would leave them behind). In a read-only one, ``mode=ro`` works while a
+    writer elsewhere keeps those files; otherwise, with no ``-shm`` and no way to create it,
+    only ``immutable=1``: nobody can be writing through a read-only file system, so the file
+    is read as it is.
+    """
+    if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+        return {"mode": "rw"}  # rw, not rwc: never creates a file
+    try:
+        connection = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.OperationalError:
+        return {"immutable": "1"}
+    return {"mode": "ro"}
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The Alembic revision the database is at; None when it has no catalogue schema."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def check_schema(engine: Engine) -> None:
+    """Raise CatalogueError unless the database is at this code's newest revision (readers never migrate)."""
+    where = describe_url(engine.url)
+    script = ScriptDirectory.from_config(_alembic_config())
+    try:
+        current = schema_revision(engine)
+    except DatabaseError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise CatalogueError(f"{where}: cannot be read: {reason}") from None
+    head = script.get_current_head()
+    if current == head:
+        return
+    if current is None:
+        raise CatalogueError(f"{where}: no catalogue schema yet: run `newsarchive db upgrade`")
+    if current not in {revision.revision for revision in script.walk_revisions()}:
+        raise CatalogueError(f"{where}: schema revision {current} is newer than this newsarchive knows: "
+                             "upgrade newsarchive")
+    raise CatalogueError(f"{where}: schema revision {current} is older than this newsarchive's ({head}): "
+                         "run `newsarchive db upgrade`")
+
+
+def describe_url(url: str | URL) -> str:
+    """A catalogue as a user named it: the SQLite file, or the URL without its password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        return unquote(parsed.database.removeprefix("file:")) if parsed.query.get("uri") else parsed.database
+    return parsed.render_as_string(hide_password=True)
 
 
 MIGRATION_LOCK_ID = 0x6E657773  # PostgreSQL advisory lock key ("news"): one migrator at a time
@@ -123,20 +231,36 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
 def upgrade_schema(engine: Engine) -> None:
     """Bring the database to the newest Alembic revision (idempotent, safe to race)."""
     logging.getLogger("alembic").setLevel(logging.WARNING)  # no banner on every open
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config = _alembic_config()
     with _migration_lock(engine), engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
 
-class Catalogue:
-    """Entry point to the catalogue for crawls, queries and tools."""
+def upgrade_catalogue(url: str) -> tuple[str | None, str | None]:
+    """Create or upgrade the catalogue at ``url`` (`newsarchive db upgrade`): its revision before and after."""
+    engine = create_catalogue_engine(url)
+    try:
+        before = schema_revision(engine)
+        upgrade_schema(engine)
+        return before, schema_revision(engine)
+    finally:
+        engine.dispose()
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+
+class Catalogue:
+    """Entry point to the catalogue for crawls, queries and tools.
+
+    ``read_only``: for readers; the catalogue must exist at this code's schema (else
+    CatalogueError, saying what to do) and is neither migrated nor written.
+    """
+
+    def __init__(self, url: str, *, migrate: bool = True, read_only: bool = False) -> None:
         self.url = url
-        self.engine = create_catalogue_engine(url)
-        if migrate:
+        self.engine = create_catalogue_engine(url, read_only=read_only)
+        if read_only:
+            check_schema(self.engine)
+        elif migrate:
             upgrade_schema(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._source_ids: dict[str, int] = {}  # sources are never renamed or deleted

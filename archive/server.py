@@ -21,7 +21,7 @@ from archive.webui import web_routes
 
 def create_app(settings: Settings) -> Starlette:
     """API at /api, replay at /web and /cdx, web page at /: built once from the settings."""
-    catalogue = Catalogue(settings.database_url)
+    catalogue = Catalogue(settings.database_url, read_only=True)  # they only read: never migrate, never write
     routes: list[BaseRoute] = [
         Mount("/api", routes=api_routes(catalogue)),
         *replay_routes(catalogue, settings.warc_dir),

@@ -10,13 +10,15 @@ unchanged page carries (a sitemap index's sitemaps, a home page's sections, robo
 fetched again without validators.
 
 Only requests whose ``meta["conditional"]`` is true take part: the spider marks its
-navigation requests; articles and page requisites are fetched in full.
+navigation requests; articles and page requisites are fetched in full. robots.txt, which
+Scrapy's RobotsTxtMiddleware requests, takes part unless marked false.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
@@ -45,7 +47,7 @@ class ConditionalGetMiddleware:
         return cls(context.catalogue, context.settings.warc_dir, crawler.stats)
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
-        if not request.meta.get("conditional"):
+        if not request.meta.get("conditional", urlsplit(request.url).path == "/robots.txt"):
             return
         _drop_validators(request)  # a redirect's or retry's copy carries the first URL's
         previous = self.catalogue.latest_validators(request.url)

@@ -8,7 +8,8 @@ this order, in one handler: it finishes the crawl's WARC file (flushed, fsynced,
 from ``*.warc.gz.open``), then it closes the run with a status: ``ok``; ``interrupted``
 when stopped by a signal; ``failed`` when nothing at all could be fetched, when archiving
 failed (a full disk: the WARC capture stopped the crawl, ``message`` says why) or when the
-WARC file could not be finished. So a run is never ``ok`` before its WARC file is whole.
+WARC file could not be finished; ``message`` says why
+(``run_message``). So a run is never ``ok`` before its WARC file is whole.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from crawler.context import crawl_context
 logger = logging.getLogger(__name__)
 
 FAILURE = "newsarchive/failure"  # stats key: why the crawl stopped itself (a component that cannot go on)
+FIRST_ERROR = "newsarchive/first_error/"  # + kind: (reason, URL) of the first failure of that kind
 
 
 def run_figures(stats: dict[str, Any]) -> dict[str, Any]:
@@ -55,6 +57,26 @@ def run_status(close_reason: str, figures: dict[str, Any], failure: str | None =
     if figures["pages"] == 0 and figures["errors"]:
         return "failed"
     return "ok"
+
+
+MESSAGE_KINDS = 3  # error kinds a failed run's message names, the most frequent first
+
+
+def run_message(status: str, figures: dict[str, Any], stats: dict[str, Any]) -> str | None:
+    """Why a run failed, in words: how many requests failed, of which kinds, first at which URL.
+
+    e.g. ``nothing fetched: 3 requests failed: ConnectionRefusedError (connection refused) at
+    http://127.0.0.1:9/``. None for a run that did not fail.
+    """
+    if status != "failed":
+        return None
+    errors = figures["errors"]
+    kinds = sorted(figures["error_kinds"].items(), key=lambda item: -item[1])[:MESSAGE_KINDS]
+    causes = []
+    for kind, _count in kinds:
+        reason, url = stats.get(FIRST_ERROR + kind, ("", ""))
+        causes.append(f"{kind} ({reason}) at {url}" if url else kind)
+    return f"nothing fetched: {errors} request{'s' if errors != 1 else ''} failed: {', '.join(causes)}"
 
 
 class RunRecorder:
@@ -104,7 +126,7 @@ class RunRecorder:
         self.stats.set_value("newsarchive/warc_files", context.warc.files)
         figures = run_figures(self.stats.get_stats())
         status = run_status(reason, figures, failure)
-        message = failure
+        message = failure or run_message(status, figures, self.stats.get_stats())
         if self.taken_for_dead and not message:
             message = (f"taken for dead by another process (heartbeats more than "
                        f"{context.settings.heartbeat_timeout:g} s apart), yet the crawl went on to the end")

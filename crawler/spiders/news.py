@@ -8,9 +8,11 @@ Discovery paths, all from ``sources.toml``:
 A URL matching ``allow`` (and no ``deny``) is an article: it is fetched once, archived
 with its page requisites and handed to the pipeline. Articles already in the catalogue
 are not fetched again, except those younger than the source's ``refresh_hours``.
-Navigation requests (robots.txt, feeds, sitemaps, section pages) carry
-``meta["conditional"]``: on a recrawl they are conditional GETs, and a 304 comes back
-with the page as last archived (``crawler/conditional_get.py``), parsed like a fresh one.
+Navigation requests (feeds, sitemaps, section pages) carry ``meta["conditional"]``: on a
+recrawl they are conditional GETs, and a 304 comes back with the page as last archived
+(``crawler/conditional_get.py``), parsed like a fresh one. robots.txt is fetched once per
+host, by Scrapy's RobotsTxtMiddleware (conditionally too); the spider reads the
+``Sitemap:`` lines of that very response.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
@@ -29,6 +31,7 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from twisted.internet.error import ConnectError
 from twisted.python.failure import Failure
 
 from archive.catalogue import utcnow
@@ -36,7 +39,9 @@ from archive.config import Source, load_sources, select_sources
 from archive.rewrite import css_urls, embedded_urls
 from archive.urls import fold_variants, normalise_url, same_site
 from crawler.context import crawl_context
+from crawler.run_record import FIRST_ERROR
 
+REASON_LENGTH = 120  # characters of an error's description kept for a failed run's message
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
 NON_PAGE_EXTENSIONS = (
     ".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".pdf", ".mp3", ".mp4", ".zip", ".css", ".js",
@@ -67,7 +72,9 @@ class NewsSpider(Spider):
             source = select_sources(sources, [source])[0]
         if isinstance(source, Source):
             _apply_politeness(crawler, source)
-        return super().from_crawler(crawler, *args, source=source, **kwargs)
+        spider = super().from_crawler(crawler, *args, source=source, **kwargs)
+        crawler.signals.connect(spider.response_received, signal=signals.response_received)
+        return spider
 
     async def start(self) -> AsyncIterator[Request]:
         context = crawl_context(self.crawler)
@@ -75,9 +82,8 @@ class NewsSpider(Spider):
         if self.source.refresh_hours:
             since = utcnow() - timedelta(hours=self.source.refresh_hours)
             self.known_urls -= context.catalogue.recent_article_urls(self.source.name, since)
-        for host_root in sorted({f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in
-                                 (*self.source.start_urls, *self.source.feeds, *self.source.sitemaps)}):
-            yield self.navigation_request(f"{host_root}/robots.txt", self.parse_robots, priority=30)
+        # No request for robots.txt here: RobotsTxtMiddleware fetches it before the first request
+        # to each host, and response_received hands that response to parse_robots.
         for url in self.source.sitemaps:
             yield self.navigation_request(url, self.parse_sitemap, priority=20)
         for url in self.source.feeds:
@@ -129,6 +135,14 @@ class NewsSpider(Spider):
         return self.navigation_request(url, self.parse_page, nav_depth=nav_depth)
 
     # --- callbacks -----------------------------------------------------------------------
+    def response_received(self, response: Response, request: Request) -> None:
+        """robots.txt as fetched by RobotsTxtMiddleware (of the source's hosts): follow its Sitemap: lines."""
+        first_url = (request.meta.get("redirect_urls") or [request.url])[0]
+        if (request.meta.get("dont_obey_robotstxt") and urlsplit(first_url).path == "/robots.txt"
+                and same_site(first_url, self.hosts)):
+            for sitemap_request in self.parse_robots(response):
+                self.crawler.engine.crawl(sitemap_request)
+
     def parse_robots(self, response: Response) -> Iterator[Request]:
         for url in sitemap_urls_from_robots(response.body, base_url=response.url):
             if url not in self.source.sitemaps:
@@ -219,6 +233,8 @@ class NewsSpider(Spider):
         else:
             kind = failure.type.__name__
         self.crawler.stats.inc_value(f"newsarchive/errors/{kind}")
+        if self.crawler.stats.get_value(FIRST_ERROR + kind) is None:  # what a failed run's message tells
+            self.crawler.stats.set_value(FIRST_ERROR + kind, (_reason(failure.value), failure.request.url))
         self.logger.warning("%s: %s", kind, failure.request.url)
 
     # --- helpers -------------------------------------------------------------------------
@@ -243,6 +259,24 @@ class NewsSpider(Spider):
         if url.startswith(("http://", "https://")) and same_site(url, self.requisite_hosts):
             yield Request(url, callback=self.parse_requisite, priority=-5, errback=self.on_error,
                           meta={"requisite": True})
+
+
+def _reason(error: BaseException) -> str:
+    """A failure in a few words: "connection refused", "DNS lookup failed: ...", "HTTP 404"."""
+    if isinstance(error, HttpError):
+        return f"HTTP {error.response.status}"
+    cause: BaseException | None = error
+    while cause is not None:  # Scrapy re-raises Twisted's errors as its own, "from" them
+        if isinstance(cause, ConnectError) and cause.args and cause.args[0]:
+            text = str(cause.args[0])  # the OS's words ("Connection refused"), not Twisted's preamble
+            break
+        cause = cause.__cause__
+    else:
+        text = str(error) or type(error).__name__
+    text = text.strip().rstrip(".")
+    if text[:2].istitle():  # "Connection refused" -> "connection refused"; "DNS ..." stays
+        text = text[0].lower() + text[1:]
+    return text[:REASON_LENGTH]
 
 
 def _apply_politeness(crawler: Crawler, source: Source) -> None:
