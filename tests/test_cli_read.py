@@ -48,7 +48,7 @@ def build_archive(workdir: Path) -> Path:
     """A data dir as a crawl leaves it: one WARC file, its capture, an article, an ok and a failed run."""
     data_dir = workdir / "data"
     catalogue = Catalogue(f"sqlite:///{data_dir / 'catalogue.sqlite'}")
-    run_id = catalogue.start_run(SOURCE)
+    run_id = catalogue.start_run(SOURCE, host="crawler-1")
     with WarcWriter(data_dir / "warcs", SOURCE, revisit_lookup=catalogue.revisit_target) as writer:
         info = writer.write_exchange(url=URL, method="GET", request_headers=[("Host", "127.0.0.1:9")],
                                      request_body=b"", protocol="HTTP/1.1", status=200, reason="",
@@ -59,7 +59,7 @@ def build_archive(workdir: Path) -> Path:
         published="2026-11-03", language="fr", sitename="Le Courrier", canonical_url=None, description=None),
         capture_id=capture_id, seen=info.timestamp)
     catalogue.finish_run(run_id, "ok", pages=1, bytes=len(PAGE), articles_new=1, warc_files=writer.files)
-    failed = catalogue.start_run(SOURCE)
+    failed = catalogue.start_run(SOURCE, host="crawler-1")
     catalogue.finish_run(failed, "failed", errors=3, error_kinds={"DownloadConnectionRefusedError": 3},
                          message=FAILED)
     catalogue.close()  # the last connection gone, SQLite has removed catalogue.sqlite-wal and -shm
@@ -144,7 +144,7 @@ def served(workdir: Path, data_dir: Path, server: str, path: str) -> bytes:
 def test_a_read_only_mount_sees_what_a_crawl_writing_elsewhere_committed(archive: Path, tmp_path: Path) -> None:
     writer = Catalogue(f"sqlite:///{archive / 'catalogue.sqlite'}")  # a crawl, keeping its connection open
     try:
-        live = writer.start_run("live")  # committed, still in catalogue.sqlite-wal
+        live = writer.start_run("live", host="crawler-1")  # committed, still in catalogue.sqlite-wal
         runs = newsarchive(tmp_path, "runs", "--format", "jsonl", read_only=archive)
         assert [json.loads(line)["id"] for line in runs.stdout.splitlines()][0] == live, runs.stderr
     finally:
