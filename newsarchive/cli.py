@@ -253,6 +253,9 @@ def export(settings: Settings, wacz_file: Path, title: str | None) -> None:
         report = export_wacz(_catalogue(settings), settings.warc_dir, wacz_file, title=title)
     except (FileNotFoundError, WarcFormatError) as exc:
         raise click.ClickException(str(exc)) from None
+    for name in report.unfinished:
+        click.echo(f"unfinished, not exported: {name} (being written, or left by a crash: "
+                   "`newsarchive verify --repair` recovers it)", err=True)
     click.echo(f"{report.path}: {len(report.warc_files)} WARC files, {report.captures} captures, "
                f"{report.pages} pages, {report.size:,} bytes")
 

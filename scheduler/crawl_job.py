@@ -43,7 +43,7 @@ from apscheduler.job import Job
 from archive.catalogue import Catalogue, utcnow
 from archive.config import SchedulerSettings, Settings, Source
 from archive.query import run_dict
-from archive.warc import OPEN_SUFFIX
+from archive.warc_files import finished_name, open_files, resolve
 
 logger = logging.getLogger("newsarchive.scheduler")
 
@@ -208,9 +208,12 @@ class CrawlExecutor(BaseExecutor):
 
         The run record is saved every few seconds, so a file opened since is found by its name.
         """
-        files = [name if (self.warc_dir / name).exists() else name + OPEN_SUFFIX for name in recorded or []]
+        files = []
+        for name in recorded or []:
+            path = resolve(self.warc_dir, finished_name(name))
+            files.append(path.name if path else name)
         cutoff = since.replace(tzinfo=UTC).timestamp()
-        for path in sorted(self.warc_dir.glob(f"{source}-*{OPEN_SUFFIX}")):
+        for path in open_files(self.warc_dir, source):  # this source's only: not news-fr's for news
             if path.name not in files and path.stat().st_mtime >= cutoff:
                 files.append(path.name)
         return files
