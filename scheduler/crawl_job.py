@@ -8,7 +8,8 @@ processes and watches them:
 - past the time limit, or when the scheduler stops, the crawl gets SIGTERM: Scrapy stops
   gracefully, closes its WARC file and records the run ``interrupted``; still alive after
   the grace period, the process and its extraction workers (its own process group) get
-  SIGKILL, and its WARC file stays ``*.warc.gz.open``, never a finished name;
+  SIGKILL, and its WARC file stays ``*.warc.gz.open``, never a finished name, until the
+  next crawl recovers it (``archive/recovery.py``);
 - when the process is gone, the run record is made to tell what happened: a hung crawl
   (time limit) is ``failed``, one stopped with the scheduler or killed by a signal
   ``interrupted``, one that crashed ``failed``, with a ``message`` saying so; a killed
