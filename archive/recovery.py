@@ -10,10 +10,9 @@ run at the start of every crawl (``crawler.run.run_crawl``) and by ``newsarchive
 
 1. **Cut.** Each gzip member is read back: a whole record decompresses to its end (gzip
    CRC and length) and holds exactly one WARC record whose block has its Content-Length
-   and matching digests. The file is truncated after the last whole record, fsynced and
-   renamed to its finished name (a file without one whole record is removed). A whole
-   record *after* a broken one is damage, not an interrupted write: such a file is left as
-   it is, for ``newsarchive verify`` to report.
+   and matching digests. The file is truncated after the last whole record and fsynced.
+   A whole record *after* a broken one is damage, not an interrupted write: such a file
+   is left as it is, for ``newsarchive verify`` to report.
 2. **Index.** Records without a capture row get one (the crawl died between writing and
    indexing them); rows pointing past the cut (a power cut can lose a tail the crawl had
    indexed) are removed. An article whose capture is removed is re-pointed at another
@@ -22,7 +21,10 @@ run at the start of every crawl (``crawler.run.run_crawl``) and by ``newsarchive
 3. **Catalogue.** Article pages (by the source's own rules, :mod:`archive.article_rule`)
    archived in the file but not catalogued are extracted from their archived response
    and recorded, as the crawl's pipeline would have: never fetched again.
-4. Run records that listed the ``.open`` name list the finished one.
+4. **Finish.** Run records that listed the ``.open`` name list the finished one, and the
+   file is renamed to it (directory fsynced); a file without one whole record is removed.
+   The rename comes last and the file is owned (``flock``) throughout, so a recovery that
+   dies midway is done again, whole, by the next one: every step is idempotent.
 """
 
 from __future__ import annotations
@@ -143,24 +145,54 @@ def recover_warcs(catalogue: Catalogue, warc_dir: Path, sources: Iterable[Source
     report = RecoveryReport()
     rules = {source.name: ArticleRule(source) for source in sources}
     for path in open_files(Path(warc_dir)):
-        recovered = recover_file(path, report)
-        if recovered is None or recovered.removed:
-            if recovered is not None:
-                _rename_in_runs(catalogue, recovered.name, None)
-            continue
-        finished = path.with_name(recovered.name)
-        infos = captures_in(finished)
-        prefix = WarcName.parse(recovered.name).prefix  # type: ignore[union-attr] - open_files parsed it
-        captures = _index_file(catalogue, finished, infos, report)
-        _rename_in_runs(catalogue, recovered.name, recovered.name)
-        if prefix in rules:
-            _catalogue_articles(catalogue, Path(warc_dir), prefix, rules[prefix], infos, captures, report)
-        elif prefix not in report.no_rules:
-            report.no_rules.append(prefix)
+        recover_file(path, report, catalogue, rules)
     if report.files or report.damaged:
         for line in report.lines():
             logger.warning(line)
     return report
+
+
+def recover_file(path: Path, report: RecoveryReport, catalogue: Catalogue | None = None,
+                 rules: dict[str, ArticleRule] | None = None) -> RecoveredFile | None:
+    """Recover one ``.open`` file if nobody owns it; None when it was left alone (owned, or damaged).
+
+    The file is owned while it is recovered, and renamed last: a recovery that dies midway
+    is done again, whole, by the next one. Without a catalogue only the file is recovered.
+    """
+    ownership = Ownership.take(path, wait=False)
+    if ownership is None:
+        if path.exists():
+            report.being_written.append(path.name)
+        return None  # else its writer finished it meanwhile
+    try:
+        scan = scan_warc(path)
+        if scan.damaged_at is not None:
+            report.damaged.append(path.name)
+            return None
+        name = finished_name(path.name)
+        with open(path, "r+b") as f:
+            f.truncate(scan.end)
+            os.fsync(f.fileno())
+        infos = captures_in(path) if scan.records else []
+        if catalogue is not None:
+            captures = _index_file(catalogue, path, infos, report)
+            prefix = WarcName.parse(name).prefix  # type: ignore[union-attr] - open_files parsed it
+            if rules is not None and prefix in rules:
+                _catalogue_articles(catalogue, path.parent, prefix, rules[prefix], infos, captures, report)
+            elif infos and prefix not in report.no_rules:
+                report.no_rules.append(prefix)
+            _rename_in_runs(catalogue, name, name if scan.records else None)
+        if scan.records:
+            finish(path)
+            recovered = RecoveredFile(name, scan.records, scan.cut)
+        else:
+            path.unlink()
+            fsync_directory(path.parent)
+            recovered = RecoveredFile(name, 0, scan.size, removed=True)
+    finally:
+        ownership.release()
+    report.files.append(recovered)
+    return recovered
 
 
 def scan_warc(path: Path) -> Scan:
@@ -178,35 +210,6 @@ def scan_warc(path: Path) -> Scan:
 
 
 # --- the file ------------------------------------------------------------------------------
-def recover_file(path: Path, report: RecoveryReport) -> RecoveredFile | None:
-    """Cut, fsync and rename one ``.open`` file if nobody owns it; None when it was left alone."""
-    ownership = Ownership.take(path, wait=False)
-    if ownership is None:
-        if path.exists():
-            report.being_written.append(path.name)
-        return None  # else its writer finished it meanwhile
-    try:
-        scan = scan_warc(path)
-        if scan.damaged_at is not None:
-            report.damaged.append(path.name)
-            return None
-        name = finished_name(path.name)
-        if scan.records == 0:
-            path.unlink()
-            fsync_directory(path.parent)
-            recovered = RecoveredFile(name, 0, scan.size, removed=True)
-        else:
-            with open(path, "r+b") as f:
-                f.truncate(scan.end)
-                os.fsync(f.fileno())
-            finish(path)
-            recovered = RecoveredFile(name, scan.records, scan.cut)
-    finally:
-        ownership.release()
-    report.files.append(recovered)
-    return recovered
-
-
 def _read_member(f: BinaryIO, offset: int) -> tuple[int, bytes] | None:
     """The end offset and content of the gzip member at ``offset``; None when it is cut short or garbled."""
     f.seek(offset)
@@ -262,7 +265,7 @@ def _magic_offsets(f: BinaryIO, start: int) -> Iterator[int]:
 def _index_file(catalogue: Catalogue, path: Path, infos: list[CaptureInfo],
                 report: RecoveryReport) -> dict[int, int]:
     """Make the captures of one recovered file agree with its records; capture id by record offset."""
-    name = path.name
+    name = finished_name(path.name)
     with catalogue.session() as session:
         rows = {row.warc_offset: row for row in session.execute(
             select(Capture.id, Capture.warc_offset, Capture.payload_digest).where(Capture.warc_file == name))}

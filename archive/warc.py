@@ -50,7 +50,14 @@ from warcio.timeutils import datetime_to_iso_date, iso_date_to_datetime
 from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
-from archive.warc_files import OPEN_SUFFIX, WARC_SUFFIX, Ownership, WarcName, finish  # noqa: F401 - suffixes re-exported
+from archive.warc_files import (  # noqa: F401 - the suffixes are re-exported
+    OPEN_SUFFIX,
+    WARC_SUFFIX,
+    Ownership,
+    WarcName,
+    finish,
+    finished_name,
+)
 
 WARC_VERSION = "WARC/1.1"
 WARC_FORMAT = "WARC File Format 1.1"
@@ -454,7 +461,7 @@ def iter_captures(path: Path) -> Iterator[CaptureInfo]:
                 status=int(record.http_headers.get_statuscode()),
                 mime=_media_type(record.http_headers.get_header("Content-Type")),
                 record_type=record.rec_type,
-                warc_file=path.name,
+                warc_file=finished_name(path.name),  # capture rows name a file as it is once finished
                 offset=records.get_record_offset(),
                 length=records.get_record_length(),
                 payload_digest=digest,
