@@ -50,9 +50,8 @@ from warcio.timeutils import datetime_to_iso_date, iso_date_to_datetime
 from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
-from archive.warc_files import (  # noqa: F401 - the suffixes are re-exported
+from archive.warc_files import (
     OPEN_SUFFIX,
-    WARC_SUFFIX,
     Ownership,
     WarcName,
     finish,

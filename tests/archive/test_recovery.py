@@ -113,6 +113,8 @@ def test_a_broken_record_followed_by_whole_ones_is_damage_and_left_alone(finishe
     report = RecoveryReport()
     assert recover_file(open_path, report) is None
     assert report.damaged == [open_path.name] and open_path.read_bytes() == bytes(data)
+    checked = verify_archive(Catalogue(f"sqlite:///{tmp_path / 'catalogue.sqlite'}"), open_path.parent)
+    assert not checked.ok and f"{open_path.name}@{offset}" in checked.problems[0]  # damage: exit 1
 
 
 def test_a_file_a_live_writer_owns_is_left_alone_and_its_captures_read(tmp_path: Path) -> None:
@@ -129,14 +131,6 @@ def test_a_file_a_live_writer_owns_is_left_alone_and_its_captures_read(tmp_path:
     assert checked.ok and checked.being_written == [open_path.name] and checked.captures == 1
     writer.close()
     assert not open_files(warc_dir)
-
-
-def test_open_files_of_a_prefix_are_its_own(tmp_path: Path) -> None:
-    for name in ("news-20240501100000-00000.warc.gz.open", "news-fr-20240501100000-00000.warc.gz.open",
-                 "news-20240501100000-00001.warc.gz", "newsx-20240501100000-00000.warc.gz.open", "news-notes.open"):
-        (tmp_path / name).write_bytes(b"")
-    assert [p.name for p in open_files(tmp_path, "news")] == ["news-20240501100000-00000.warc.gz.open"]
-    assert [p.name for p in open_files(tmp_path, "news-fr")] == ["news-fr-20240501100000-00000.warc.gz.open"]
 
 
 def test_recovery_indexes_repoints_drops_and_catalogues_from_the_archive(
