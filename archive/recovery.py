@@ -46,9 +46,7 @@ from archive.article_rule import ArticleRule
 from archive.capture_index import CaptureIndex, capture_values, captures_in
 from archive.catalogue import Catalogue
 from archive.config import Source
-from archive.extract import extract_article
 from archive.models import Article, ArticleUrl, ArticleVersion, Capture, CrawlRun, SourceRow
-from archive.replay import decode_content
 from archive.rewrite import HTML_TYPES
 from archive.urls import fold_variants, normalise_url, surt
 from archive.warc import CaptureInfo, WarcFormatError, parse_record, read_capture
@@ -357,6 +355,8 @@ def _drop_article(session: Session, article: Article) -> None:
 def _catalogue_articles(catalogue: Catalogue, warc_dir: Path, source: str, rule: ArticleRule,
                         infos: list[CaptureInfo], captures: dict[int, int], report: RecoveryReport) -> None:
     """Catalogue the article pages of a recovered file that the dead crawl archived but never catalogued."""
+    from archive.extract import extract_article  # here, not on top: trafilatura is slow to import, every crawl
+
     known = catalogue.known_article_urls(source)
     with catalogue.session() as session:
         catalogued = set(session.scalars(select(ArticleVersion.capture_id)
@@ -380,6 +380,8 @@ def _catalogue_articles(catalogue: Catalogue, warc_dir: Path, source: str, rule:
 
 def _archived_page(index: CaptureIndex, warc_dir: Path, capture_id: int | None) -> tuple[bytes | None, str | None]:
     """The body of a capture as the crawl's pipeline saw it (a revisit's from its original), decoded."""
+    from archive.replay import decode_content  # here, not on top: the replay app's imports, every crawl
+
     with index.catalogue.session() as session:
         capture = session.get(Capture, capture_id)
     if capture is None:
