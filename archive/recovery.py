@@ -64,6 +64,7 @@ from archive.warc_files import (
 logger = logging.getLogger("newsarchive.recovery")
 
 READ_CHUNK = 1 << 20  # bytes read at a time; a member is at most a 50 MB response (DOWNLOAD_MAXSIZE)
+INFLATE_PIECE = 16 << 10  # bytes given to zlib at a time: what it copies back past a member's end
 GZIP_MAGIC = b"\x1f\x8b\x08"  # ID1 ID2 CM=deflate: how every gzip member starts
 RUN_LOOKBACK = 50  # runs of a source searched for the one that wrote a file
 
@@ -98,6 +99,7 @@ class RecoveryReport:
     files: list[RecoveredFile] = field(default_factory=list)
     being_written: list[str] = field(default_factory=list)  # owned by a live writer: left alone
     damaged: list[str] = field(default_factory=list)  # broken before their end: left for verify
+    failed: list[str] = field(default_factory=list)  # "name: error" of files whose recovery failed midway
     captures_added: int = 0  # records that had no capture row
     captures_removed: int = 0  # rows pointing past the cut
     articles_repointed: int = 0  # articles (and versions) moved to another capture of theirs
@@ -124,6 +126,8 @@ class RecoveryReport:
                 out.append(f"recovered {f.name}: {f.records} records kept, {f.bytes_cut:,} bytes cut")
         out += [f"not recovered {name}: a whole record follows a broken one, which is damage, not an "
                 "interrupted write; left as it is (see `newsarchive verify`)" for name in self.damaged]
+        out += [f"not recovered {failure}; the file stays .open and the next recovery tries again "
+                "(`newsarchive verify --repair`)" for failure in self.failed]
         out += [f"articles of {prefix} not catalogued from the archive: no source of that name in the sources "
                 "file; its next crawl fetches them again" for prefix in self.no_rules]
         out.append(f"recovery: {len(self.files)} unfinished WARC files, {self.records} records kept, "
@@ -143,8 +147,12 @@ def recover_warcs(catalogue: Catalogue, warc_dir: Path, sources: Iterable[Source
     report = RecoveryReport()
     rules = {source.name: ArticleRule(source) for source in sources}
     for path in open_files(Path(warc_dir)):
-        recover_file(path, report, catalogue, rules)
-    if report.files or report.damaged:
+        try:
+            recover_file(path, report, catalogue, rules)
+        except Exception as exc:  # one file must not keep every later crawl from starting
+            logger.exception("recovery of %s failed", path.name)
+            report.failed.append(f"{path.name}: {type(exc).__name__}: {exc}")
+    if report.files or report.damaged or report.failed:
         for line in report.lines():
             logger.warning(line)
     return report
@@ -198,31 +206,44 @@ def scan_warc(path: Path) -> Scan:
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         end = records = 0
-        while end < size:
-            member = _read_member(f, end)
-            if member is None or not _is_whole_record(member[1]):
+        for _offset, member_end, content in _members(f, 0):
+            if content is None or not _is_whole_record(content):
                 break
-            end, records = member[0], records + 1
+            end, records = member_end, records + 1
         damaged = end if end < size and _whole_record_after(f, end + 1) else None
     return Scan(size, end, records, damaged)
 
 
 # --- the file ------------------------------------------------------------------------------
-def _read_member(f: BinaryIO, offset: int) -> tuple[int, bytes] | None:
-    """The end offset and content of the gzip member at ``offset``; None when it is cut short or garbled."""
-    f.seek(offset)
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip wrapper: its CRC and length are checked
-    parts, read = [], 0
-    while not inflater.eof:
-        chunk = f.read(READ_CHUNK)
-        if not chunk:
-            return None
-        try:
-            parts.append(inflater.decompress(chunk))
-        except zlib.error:
-            return None
-        read += len(chunk)
-    return offset + read - len(inflater.unused_data), b"".join(parts)
+def _members(f: BinaryIO, start: int) -> Iterator[tuple[int, int, bytes | None]]:
+    """(offset, end, content) of each gzip member from ``start``, in one sequential read.
+
+    Stops after the first member that is cut short or garbled, given with content None.
+    zlib checks each member's CRC and length. Input goes to zlib in small pieces, so what
+    it hands back unused past a member's end is small too.
+    """
+    f.seek(start)
+    window, base, at = b"", start, 0  # the bytes read last, where they start, the next to inflate
+    while True:
+        if at == len(window):
+            base, window, at = base + len(window), f.read(READ_CHUNK), 0
+            if not window:
+                return
+        offset, inflater, parts = base + at, zlib.decompressobj(16 + zlib.MAX_WBITS), []
+        while not inflater.eof:
+            if at == len(window):
+                base, window, at = base + len(window), f.read(READ_CHUNK), 0
+                if not window:
+                    yield offset, offset, None  # cut short
+                    return
+            piece = memoryview(window)[at:at + INFLATE_PIECE]
+            try:
+                parts.append(inflater.decompress(piece))
+            except zlib.error:
+                yield offset, offset, None  # garbled
+                return
+            at += len(piece) - len(inflater.unused_data)
+        yield offset, base + at, b"".join(parts)
 
 
 def _is_whole_record(data: bytes) -> bool:
@@ -235,8 +256,8 @@ def _is_whole_record(data: bytes) -> bool:
 def _whole_record_after(f: BinaryIO, start: int) -> bool:
     """Whether a whole record starts anywhere after ``start``: then the file is damaged, not cut short."""
     for offset in _magic_offsets(f, start):
-        member = _read_member(f, offset)
-        if member is not None and _is_whole_record(member[1]):
+        _offset, _end, content = next(_members(f, offset))
+        if content is not None and _is_whole_record(content):
             return True
     return False
 
