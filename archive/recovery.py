@@ -103,7 +103,7 @@ class RecoveryReport:
     captures_added: int = 0  # records that had no capture row
     captures_removed: int = 0  # rows pointing past the cut
     articles_repointed: int = 0  # articles (and versions) moved to another capture of theirs
-    articles_catalogued: int = 0  # article pages catalogued from their archived response
+    articles_catalogued: int = 0  # articles (new ones, versions, copies) catalogued from their archived response
     articles_dropped: list[str] = field(default_factory=list)  # URLs removed from the catalogue: fetched again
     pages_not_extracted: int = 0  # article URLs whose archived page extraction found no article in
     no_rules: list[str] = field(default_factory=list)  # prefixes with no source: their articles not catalogued
@@ -394,9 +394,10 @@ def _catalogue_articles(catalogue: Catalogue, warc_dir: Path, source: str, rule:
         if extracted is None or not extracted.text:
             report.pages_not_extracted += 1
             continue
-        catalogue.record_article(source, info.url, extracted, capture_id=capture_id, seen=info.timestamp)
+        outcome = catalogue.record_article(source, info.url, extracted, capture_id=capture_id, seen=info.timestamp)
         known |= {page, fold_variants(page)}
-        report.articles_catalogued += 1
+        if outcome.status != "unchanged":  # not another URL of an article catalogued already
+            report.articles_catalogued += 1
 
 
 def _archived_page(index: CaptureIndex, warc_dir: Path, capture_id: int | None) -> tuple[bytes | None, str | None]:
