@@ -81,6 +81,7 @@ from archive.rewrite import (
     rewrite_html,
 )
 from archive.warc import StoredRecord, WarcFormatError, read_capture
+from archive.warc_files import resolve
 
 # default-src covers scripts, styles, images, fonts, frames, fetch/XHR/WebSocket, workers
 # and media: everything a page loads may come from the replay server, inline or data:,
@@ -226,10 +227,11 @@ class Replayer:
 
     def _read(self, capture: Capture) -> StoredRecord:
         name = capture.warc_file
-        if Path(name).name != name:
-            raise WarcFormatError(f"capture {capture.id} names WARC file {name!r} outside the WARC directory")
-        path = self.warc_dir / name
-        if not path.exists():
+        try:
+            path = resolve(self.warc_dir, name)  # finished, or still being written
+        except ValueError as exc:
+            raise WarcFormatError(f"capture {capture.id}: {exc}") from None
+        if path is None:
             raise FileNotFoundError(f"WARC file {name} is not in {self.warc_dir}: restore it, or rebuild the "
                                     "index from the files present with `newsarchive index`")
         return read_capture(path, capture.warc_offset)

@@ -27,7 +27,8 @@ from scrapy.responsetypes import responsetypes
 from scrapy.statscollectors import StatsCollector
 
 from archive.catalogue import Catalogue, Validators
-from archive.warc import OPEN_SUFFIX, WarcFormatError, read_capture
+from archive.warc import WarcFormatError, read_capture
+from archive.warc_files import resolve
 from crawler.context import crawl_context
 
 logger = logging.getLogger(__name__)
@@ -91,10 +92,7 @@ class ConditionalGetMiddleware:
 
     def _warc_path(self, previous: Validators) -> Path | None:
         """The file holding the stored body: finished, or still being written (this very crawl's)."""
-        for name in (previous.warc_file, previous.warc_file + OPEN_SUFFIX):
-            if (self.warc_dir / name).is_file():
-                return self.warc_dir / name
-        return None
+        return resolve(self.warc_dir, previous.warc_file)
 
 
 def _drop_validators(request: Request) -> None:

@@ -269,7 +269,8 @@ def index(settings: Settings, cdxj_file) -> None:  # type: ignore[no-untyped-def
     except (FileNotFoundError, WarcFormatError) as exc:
         raise click.ClickException(str(exc)) from None
     for name in report.unfinished:
-        click.echo(f"unfinished (still written, or left by a crash; not indexed): {name}", err=True)
+        click.echo(f"unfinished, not read and its captures kept: {name} (being written, or left by a crash: "
+                   "`newsarchive verify --repair` recovers it)", err=True)
     if report.stale_kept:
         click.echo(f"{report.stale_kept} captures point at no record but articles refer to them: "
                    "run `newsarchive verify`", err=True)
@@ -291,6 +292,9 @@ def export(settings: Settings, wacz_file: Path, title: str | None) -> None:
         report = export_wacz(_reader(settings, warcs=True), settings.warc_dir, wacz_file, title=title)
     except (FileNotFoundError, WarcFormatError) as exc:
         raise click.ClickException(str(exc)) from None
+    for name in report.unfinished:
+        click.echo(f"unfinished, not exported: {name} (being written, or left by a crash: "
+                   "`newsarchive verify --repair` recovers it)", err=True)
     click.echo(f"{report.path}: {len(report.warc_files)} WARC files, {report.captures} captures, "
                f"{report.pages} pages, {report.size:,} bytes")
 
@@ -367,17 +371,32 @@ def schedule_list(settings: Settings, fmt: str) -> None:
 
 
 @cli.command()
+@click.option("--repair", is_flag=True,
+              help="First recover unfinished (.open) WARC files a dead crawl left, and what they back.")
 @click.pass_obj
-def verify(settings: Settings) -> None:
+def verify(settings: Settings, repair: bool) -> None:
     """Check every WARC record's digests and every catalogue pointer; exit 1 on damage."""
     from archive.verify import verify_archive
 
+    if repair:
+        from archive.recovery import recover_warcs
+
+        sources = load_sources(settings.sources_file) if settings.sources_file.exists() else []
+        for line in recover_warcs(_catalogue(settings), settings.warc_dir, sources).lines():
+            click.echo(line)
     report = verify_archive(_reader(settings, warcs=True), settings.warc_dir,
                             progress=lambda name: click.echo(f"checking {name}", err=True))
     for problem in report.problems:
         click.echo(f"DAMAGED {problem}")
-    for name in report.unfinished:
-        click.echo(f"unfinished (left by a crash; not checked): {name}")
+    for name in report.being_written:
+        click.echo(f"being written by a live crawl (its captures checked, the file when finished): {name}")
+    for unfinished in report.unfinished:
+        if not unfinished.damaged:
+            click.echo(f"unfinished (left by a crash), recoverable with `newsarchive verify --repair`: "
+                       f"{unfinished.name}: {unfinished.describe()}")
+    if report.captures_past_cut:
+        click.echo(f"{report.captures_past_cut} captures point past the last whole record of an unfinished file: "
+                   "`newsarchive verify --repair` re-points or drops what they back")
     click.echo(f"{report.files} WARC files, {report.records} records, {report.captures} catalogue "
                f"captures: {'ok' if report.ok else f'{len(report.problems)} problems'}")
     if not report.ok:

@@ -8,7 +8,8 @@ processes and watches them:
 - past the time limit, or when the scheduler stops, the crawl gets SIGTERM: Scrapy stops
   gracefully, closes its WARC file and records the run ``interrupted``; still alive after
   the grace period, the process and its extraction workers (its own process group) get
-  SIGKILL, and its WARC file stays ``*.warc.gz.open``, never a finished name;
+  SIGKILL, and its WARC file stays ``*.warc.gz.open``, never a finished name, until the
+  next crawl recovers it (``archive/recovery.py``);
 - when the process is gone, the run record is made to tell what happened, at once: the
   supervisor saw the process end, so it does not wait for the run's heartbeat to go stale.
   The run is found by this host's name and the process's pid, never by the pid alone, as
@@ -46,7 +47,7 @@ from apscheduler.job import Job
 from archive.catalogue import Catalogue, utcnow
 from archive.config import SchedulerSettings, Settings, Source
 from archive.query import run_dict
-from archive.warc import OPEN_SUFFIX
+from archive.warc_files import finished_name, open_files, resolve
 
 logger = logging.getLogger("newsarchive.scheduler")
 
@@ -213,9 +214,12 @@ class CrawlExecutor(BaseExecutor):
 
         The run record is saved every few seconds, so a file opened since is found by its name.
         """
-        files = [name if (self.warc_dir / name).exists() else name + OPEN_SUFFIX for name in recorded or []]
+        files = []
+        for name in recorded or []:
+            path = resolve(self.warc_dir, finished_name(name))
+            files.append(path.name if path else name)
         cutoff = since.replace(tzinfo=UTC).timestamp()
-        for path in sorted(self.warc_dir.glob(f"{source}-*{OPEN_SUFFIX}")):
+        for path in open_files(self.warc_dir, source):  # this source's only: not news-fr's for news
             if path.name not in files and path.stat().st_mtime >= cutoff:
                 files.append(path.name)
         return files

@@ -17,7 +17,6 @@ host, by Scrapy's RobotsTxtMiddleware (conditionally too); the spider reads the
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -34,6 +33,7 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.internet.error import ConnectError
 from twisted.python.failure import Failure
 
+from archive.article_rule import NON_PAGE_EXTENSIONS, ArticleRule
 from archive.catalogue import utcnow
 from archive.config import Source, load_sources, select_sources
 from archive.rewrite import css_urls, embedded_urls
@@ -43,9 +43,6 @@ from crawler.run_record import FIRST_ERROR
 
 REASON_LENGTH = 120  # characters of an error's description kept for a failed run's message
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
-NON_PAGE_EXTENSIONS = (
-    ".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".pdf", ".mp3", ".mp4", ".zip", ".css", ".js",
-)
 
 
 class NewsSpider(Spider):
@@ -56,8 +53,7 @@ class NewsSpider(Spider):
         if not isinstance(source, Source):
             raise ValueError("NewsSpider needs a source: scrapy crawl news -a source=NAME")
         self.source = source
-        self.allow = [re.compile(p) for p in source.allow]
-        self.deny = [re.compile(p) for p in source.deny]
+        self.rule = ArticleRule(source)
         self.hosts = source.domains
         self.requisite_hosts = [*self.hosts, *source.requisite_hosts]
         self.links = LinkExtractor(deny=source.deny, deny_extensions=[e.lstrip(".") for e in NON_PAGE_EXTENSIONS])
@@ -93,12 +89,8 @@ class NewsSpider(Spider):
 
     # --- classification ----------------------------------------------------------------
     def is_article(self, url: str) -> bool:
-        """Article URLs match an ``allow`` pattern (any same-site page when none) and no ``deny``."""
-        if any(p.search(url) for p in self.deny):
-            return False
-        if self.allow:
-            return any(p.search(url) for p in self.allow)
-        return urlsplit(url).path not in ("", "/")
+        """Article URLs match an ``allow`` pattern (any page but the home page when none) and no ``deny``."""
+        return self.rule.matches(url)
 
     def claim_article(self, url: str) -> bool:
         """True the first time an article URL is seen; False when catalogued or already queued."""
@@ -115,7 +107,7 @@ class NewsSpider(Spider):
 
     def article_request(self, url: str) -> Request | None:
         """A request for an article URL, or None when it is known or already queued."""
-        if not same_site(url, self.hosts) or urlsplit(url).path.lower().endswith(NON_PAGE_EXTENSIONS):
+        if not self.rule.is_site_page(url):
             return None
         if not self.claim_article(url):
             return None
