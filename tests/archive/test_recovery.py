@@ -153,7 +153,7 @@ def test_recovery_indexes_repoints_drops_and_catalogues_from_the_archive(
     e_first_id = catalogue.add_capture(None, e_first)
     e_article = catalogued(e_first, e_first_id)
 
-    run_id = catalogue.start_run("news")
+    run_id = catalogue.start_run("news", host="crawler-1")
     writer = WarcWriter(warc_dir, "news")
     robots = write(writer, "/robots.txt", b"User-agent: *\n", content_type="text/plain", minutes=1)
     catalogue.add_capture(run_id, robots)
