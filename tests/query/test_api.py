@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 
 from archive.api.params import EXPORT_FIELDS, ArticleParams, ExportParams, FilterParams, Parameters, RunParams
 from archive.config import Settings
-from archive.query import ARTICLE_FIELDS, ArticleQuery, facet_counts
+from archive.query import ARTICLE_FIELDS, FIELDS, ArticleQuery, facet_counts
 from archive.server import create_app
 from tests.query.conftest import WIRE, QueryCatalogue
 
@@ -145,6 +145,36 @@ def test_openapi_document_describes_every_route(client: TestClient) -> None:
     assert document["openapi"].startswith("3.")
     assert document["servers"] == [{"url": "/api"}]  # the paths are the API app's, mounted at /api
     assert {"/api" + path for path in document["paths"]} == set(ENDPOINTS)
+
+
+def test_openapi_document_gives_every_endpoint_its_response_models(client: TestClient) -> None:
+    document = client.get("/api/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    for path, operation in document["paths"].items():
+        responses, expected = operation["get"]["responses"], ENDPOINTS["/api" + path]
+        if "/" in expected:  # a stream of text
+            assert responses["200"]["content"] == {expected: {"schema": {"type": "string"}}}
+        else:
+            assert responses["200"]["content"]["application/json"]["schema"] == {
+                "$ref": f"#/components/schemas/{expected}"}
+            assert schemas[expected]["properties"] and schemas[expected]["type"] == "object"
+        assert responses["422"]["content"] == {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    assert set(schemas["ArticleHit"]["properties"]) == set(FIELDS)
+    assert "required" not in schemas["ArticleHit"]  # fields= picks which
+    assert not {"HTTPValidationError", "ValidationError"} & set(schemas)  # FastAPI's own 422 is not ours
+
+
+@pytest.mark.parametrize("params, parameter", [
+    ({"colour": "red"}, "colour"), ({"since": "2026-13-01"}, "since"), ({"limit": "1001"}, "limit"),
+    ({"sort": "relevance"}, "sort"),
+], ids=["unknown parameter", "bad date", "bad limit", "relevance without q"])
+def test_a_422_is_the_documented_error_body(client: TestClient, params: dict, parameter: str) -> None:
+    document = client.get("/api/openapi.json").json()
+    response = client.get("/api/articles", params=params)
+    assert response.status_code == 422
+    body, error_schema = response.json(), document["components"]["schemas"]["Error"]
+    assert set(body) == set(error_schema["properties"]) == set(error_schema["required"]) == {"error", "parameter"}
+    assert body["parameter"] == parameter and isinstance(body["error"], str) and parameter in body["error"]
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
