@@ -18,6 +18,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from starlette.testclient import TestClient
 
 from archive.api.params import EXPORT_FIELDS, ArticleParams, ExportParams, FilterParams, Parameters, RunParams
+from archive.catalogue import Catalogue
 from archive.config import Settings
 from archive.query import ARTICLE_FIELDS, FIELDS, ArticleQuery, facet_counts
 from archive.server import create_app
@@ -191,6 +192,7 @@ def asgi_app(request: pytest.FixtureRequest, query_catalogues: dict[str, QueryCa
 # comes from the code alone, so an app on an empty catalogue serves the same one.
 # (schemathesis.pytest.from_fixture would read it from each app, but fails on pytest 9.2.)
 _EMPTY = tempfile.TemporaryDirectory(prefix="newsarchive-openapi-")
+Catalogue(Settings(data_dir=Path(_EMPTY.name)).database_url).close()  # an empty catalogue: serve only reads
 schema = schemathesis.openapi.from_asgi("/api/openapi.json", create_app(Settings(data_dir=Path(_EMPTY.name))))
 
 
