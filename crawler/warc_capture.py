@@ -19,6 +19,7 @@ from scrapy.statscollectors import StatsCollector
 from archive.catalogue import Catalogue
 from archive.warc import WarcWriter
 from crawler.context import crawl_context
+from crawler.size_limit import is_truncated
 
 
 def _header_pairs(headers) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -66,6 +67,7 @@ class WarcCaptureMiddleware:
             response_headers=_header_pairs(response.headers),
             payload=response.body,
             ip=str(response.ip_address) if response.ip_address else None,
+            truncated="length" if is_truncated(response) else None,
         )
         capture_id = self.catalogue.add_capture(
             self.run_id, info,
