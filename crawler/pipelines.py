@@ -3,14 +3,28 @@
 trafilatura is CPU-bound, so extraction (and the text fingerprints dedup needs) runs in a
 process pool, one worker per core by default, while the reactor keeps downloading; the
 catalogue write that follows is a short transaction on the reactor thread.
+
+Bounds, so that one hostile page cannot stall a worker:
+- **size**: trafilatura gets at most ``NEWSARCHIVE_EXTRACT_MAX_BYTES`` of a page's HTML
+  (cut before the last tag that starts within the cap); the archive keeps the whole page.
+- **time**: a page still being extracted after ``NEWSARCHIVE_EXTRACT_TIME_LIMIT`` seconds
+  is interrupted inside its worker (SIGALRM), which goes on with the next page. Should
+  the interruption not land (C code that never returns to Python), the page is abandoned
+  after a further ``HARD_STOP_GRACE`` and the pool replaced, its workers terminated; the
+  other pages that were in that pool are extracted again in the new one. Either way the
+  page is counted (error kind ``extract_timeout``) and not catalogued.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from types import FrameType
 from typing import Any
 
 from scrapy import signals
@@ -22,44 +36,92 @@ from archive.dedup import Fingerprint
 from archive.extract import Extracted, extract_article
 from crawler.context import crawl_context
 
+logger = logging.getLogger(__name__)
+
+HARD_STOP_GRACE = 10.0  # seconds past the time limit before a worker that ignored it is terminated
 
 WARM_UP_PAGE = (b"<html lang=en><body><article><p>" + b"A short warm-up paragraph for the extractor. " * 8
                 + b"</p></article></body></html>")
 
 
+class ExtractionTimeout(Exception):
+    """A page whose extraction took longer than the time limit."""
+
+
+class _Alarm(BaseException):
+    """Raised by SIGALRM inside a worker; a BaseException, so that no ``except Exception`` in
+    trafilatura or lxml swallows it."""
+
+
+def _on_alarm(signum: int, frame: FrameType | None) -> None:
+    raise _Alarm
+
+
 def _warm_up() -> None:
     """Load trafilatura and the language model once per worker, not on the first article."""
+    signal.signal(signal.SIGALRM, _on_alarm)
     extract_article(WARM_UP_PAGE, "http://localhost/warm-up", "text/html; charset=utf-8")
 
 
-def extract_with_fingerprint(body: bytes, url: str, content_type: str | None) -> tuple[Extracted, Fingerprint] | None:
-    """Runs in a worker: the CPU-heavy part of cataloguing, extraction and text fingerprints."""
-    extracted = extract_article(body, url, content_type)
-    if extracted is None or not extracted.text:
-        return None
-    return extracted, Fingerprint.of(extracted.text)
+def extract_with_fingerprint(body: bytes, url: str, content_type: str | None,
+                             time_limit: float = 0.0) -> tuple[Extracted, Fingerprint] | None:
+    """Runs in a worker: the CPU-heavy part of cataloguing, extraction and text fingerprints.
+
+    Raises ExtractionTimeout past ``time_limit`` seconds (0: none).
+    """
+    if time_limit:
+        signal.setitimer(signal.ITIMER_REAL, time_limit)
+    try:
+        extracted = extract_article(body, url, content_type)
+        if extracted is None or not extracted.text:
+            return None
+        return extracted, Fingerprint.of(extracted.text)
+    except _Alarm:
+        raise ExtractionTimeout(f"extraction of {url} took longer than {time_limit} s") from None
+    finally:
+        if time_limit:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def bounded_html(body: bytes, max_bytes: int) -> bytes:
+    """At most ``max_bytes`` of the page, cut before a tag (a clean cut in any ASCII-based charset)."""
+    if len(body) <= max_bytes:
+        return body
+    cut = body.rfind(b"<", 0, max_bytes)
+    return body[: cut if cut > 0 else max_bytes]
 
 
 class ArticlePipeline:
-    def __init__(self, catalogue: Catalogue, source: str, stats: StatsCollector, workers: int) -> None:
+    def __init__(self, catalogue: Catalogue, source: str, stats: StatsCollector, workers: int,
+                 max_bytes: int, time_limit: float) -> None:
         self.catalogue = catalogue
         self.source = source
         self.stats = stats
-        # spawn, not fork: forking a process that runs a reactor and threads is unsafe.
-        self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_warm_up)
+        self.workers = workers
+        self.max_bytes = max_bytes
+        self.time_limit = time_limit
+        self.pool = self._new_pool()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArticlePipeline:
         context = crawl_context(crawler)
         workers = crawler.settings.getint("NEWSARCHIVE_EXTRACT_WORKERS") or os.cpu_count() or 1
-        pipeline = cls(context.catalogue, context.source.name, crawler.stats, workers)
+        pipeline = cls(context.catalogue, context.source.name, crawler.stats, workers,
+                       max_bytes=crawler.settings.getint("NEWSARCHIVE_EXTRACT_MAX_BYTES"),
+                       time_limit=crawler.settings.getfloat("NEWSARCHIVE_EXTRACT_TIME_LIMIT"))
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
     async def process_item(self, item: dict[str, Any], spider: Any = None) -> dict[str, Any]:
-        future = self.pool.submit(extract_with_fingerprint, item["body"], item["url"], item["content_type"])
-        result = await asyncio.wrap_future(future)
+        body = bounded_html(item["body"], self.max_bytes)
+        if len(body) < len(item["body"]):
+            self.stats.inc_value("newsarchive/extract_capped")
+        try:
+            result = await self._extract(body, item["url"], item["content_type"])
+        except ExtractionTimeout as exc:
+            return self._not_extracted(item, "extract_timeout", exc)
+        except Exception as exc:  # trafilatura or lxml failing on a hostile page: that page only
+            return self._not_extracted(item, "extract_failed", exc)
         if result is None:
             self.stats.inc_value("newsarchive/articles_not_extracted")
             return {"url": item["url"], "status": "not-article"}
@@ -70,6 +132,42 @@ class ArticlePipeline:
         )
         self.stats.inc_value(f"newsarchive/articles_{outcome.status}")
         return {"url": item["url"], "status": outcome.status, "article_id": outcome.article_id}
+
+    async def _extract(self, body: bytes, url: str, content_type: str | None) -> tuple[Extracted, Fingerprint] | None:
+        """Extraction in the pool, within the time limit; once more if the pool broke meanwhile."""
+        for attempt in (1, 2):
+            pool = self.pool
+            future = pool.submit(extract_with_fingerprint, body, url, content_type, self.time_limit)
+            try:
+                return await asyncio.wait_for(asyncio.wrap_future(future), self.time_limit + HARD_STOP_GRACE)
+            except TimeoutError:
+                self._replace_pool(pool)  # its worker ignored the alarm
+                raise ExtractionTimeout(f"extraction of {url} did not stop at {self.time_limit} s") from None
+            except BrokenProcessPool:  # replaced under it, or a worker died (killed for memory)
+                if attempt == 2:
+                    raise
+                self._replace_pool(pool)
+        raise AssertionError("unreachable")
+
+    def _not_extracted(self, item: dict[str, Any], kind: str, exc: Exception) -> dict[str, Any]:
+        self.stats.inc_value(f"newsarchive/errors/{kind}")
+        logger.warning("%s: %s (%s)", kind, item["url"], exc)
+        return {"url": item["url"], "status": kind}
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn, not fork: forking a process that runs a reactor and threads is unsafe.
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_warm_up)
+
+    def _replace_pool(self, broken: ProcessPoolExecutor) -> None:
+        """A fresh pool for the pages to come; the workers of ``broken`` are terminated."""
+        if broken is not self.pool:
+            return  # another page already replaced it
+        self.pool = self._new_pool()
+        # The executor has no public way to stop a running task; its processes are all we can reach.
+        for process in list(getattr(broken, "_processes", {}).values()):
+            process.terminate()
+        broken.shutdown(wait=False, cancel_futures=True)
 
     def spider_closed(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
