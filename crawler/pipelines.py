@@ -8,11 +8,14 @@ Bounds, so that one hostile page cannot stall a worker:
 - **size**: trafilatura gets at most ``NEWSARCHIVE_EXTRACT_MAX_BYTES`` of a page's HTML
   (cut before the last tag that starts within the cap); the archive keeps the whole page.
 - **time**: a page still being extracted after ``NEWSARCHIVE_EXTRACT_TIME_LIMIT`` seconds
-  is interrupted inside its worker (SIGALRM), which goes on with the next page. Should
-  the interruption not land (C code that never returns to Python), the page is abandoned
-  after a further ``HARD_STOP_GRACE`` and the pool replaced, its workers terminated; the
-  other pages that were in that pool are extracted again in the new one. Either way the
-  page is counted (error kind ``extract_timeout``) and not catalogued.
+  is interrupted inside its worker (SIGALRM), which goes on with the next page. The
+  signal lands only when the worker runs Python again, and libxml2 may not return for
+  minutes (16,000 sibling ``<div>``s, 200 KB, keep one XPath call busy for 100 s): a
+  page not back ``HARD_STOP_GRACE`` seconds after that is abandoned and the pool
+  replaced, its workers terminated; the other page that was in that pool is extracted
+  again in the new one. Either way the page is counted (error kind ``extract_timeout``)
+  and not catalogued. No more pages are handed to the pool than it has workers, so a
+  page's time runs from when a worker takes it.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ from crawler.context import crawl_context
 
 logger = logging.getLogger(__name__)
 
-HARD_STOP_GRACE = 10.0  # seconds past the time limit before a worker that ignored it is terminated
+HARD_STOP_GRACE = 10.0  # seconds past the time limit before a worker that ignored it is terminated:
+#   covers a new worker's start (spawn, trafilatura and language model loaded: 3-8 s on a busy machine)
 
 WARM_UP_PAGE = (b"<html lang=en><body><article><p>" + b"A short warm-up paragraph for the extractor. " * 8
                 + b"</p></article></body></html>")
@@ -101,6 +105,7 @@ class ArticlePipeline:
         self.max_bytes = max_bytes
         self.time_limit = time_limit
         self.pool = self._new_pool()
+        self.slots = asyncio.Semaphore(workers)  # pages in the pool at once: one per worker
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArticlePipeline:
@@ -135,18 +140,19 @@ class ArticlePipeline:
 
     async def _extract(self, body: bytes, url: str, content_type: str | None) -> tuple[Extracted, Fingerprint] | None:
         """Extraction in the pool, within the time limit; once more if the pool broke meanwhile."""
-        for attempt in (1, 2):
-            pool = self.pool
-            future = pool.submit(extract_with_fingerprint, body, url, content_type, self.time_limit)
-            try:
-                return await asyncio.wait_for(asyncio.wrap_future(future), self.time_limit + HARD_STOP_GRACE)
-            except TimeoutError:
-                self._replace_pool(pool)  # its worker ignored the alarm
-                raise ExtractionTimeout(f"extraction of {url} did not stop at {self.time_limit} s") from None
-            except BrokenProcessPool:  # replaced under it, or a worker died (killed for memory)
-                if attempt == 2:
-                    raise
-                self._replace_pool(pool)
+        async with self.slots:
+            for attempt in (1, 2):
+                pool = self.pool
+                future = pool.submit(extract_with_fingerprint, body, url, content_type, self.time_limit)
+                try:
+                    return await asyncio.wait_for(asyncio.wrap_future(future), self.time_limit + HARD_STOP_GRACE)
+                except TimeoutError:
+                    self._replace_pool(pool)  # its worker did not come back to Python for the alarm
+                    raise ExtractionTimeout(f"extraction of {url} did not stop at {self.time_limit} s") from None
+                except BrokenProcessPool:  # replaced under it, or a worker died (killed for memory)
+                    if attempt == 2:
+                        raise
+                    self._replace_pool(pool)
         raise AssertionError("unreachable")
 
     def _not_extracted(self, item: dict[str, Any], kind: str, exc: Exception) -> dict[str, Any]:
@@ -167,7 +173,7 @@ class ArticlePipeline:
         # The executor has no public way to stop a running task; its processes are all we can reach.
         for process in list(getattr(broken, "_processes", {}).values()):
             process.terminate()
-        broken.shutdown(wait=False, cancel_futures=True)
+        broken.shutdown(wait=False)  # its running pages fail with BrokenProcessPool and are retried
 
     def spider_closed(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)

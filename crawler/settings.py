@@ -28,7 +28,7 @@ NEWSARCHIVE_WARC_MAX_SIZE = _DEFAULTS.warc_max_size
 globals().update(frontier_settings(_DEFAULTS.redis_url))
 NEWSARCHIVE_EXTRACT_MAX_BYTES = 5 * 1024 * 1024  # HTML given to trafilatura: the largest page of
 #   the dev sets (243 pages) is 1.4 MB, extracted in 0.4 s; past 5 MiB a page is scripts or a trap
-NEWSARCHIVE_EXTRACT_TIME_LIMIT = 20.0  # seconds per page: 50x the slowest dev page, room for a busy machine
+NEWSARCHIVE_EXTRACT_TIME_LIMIT = 10.0  # seconds per page: 25x the slowest dev page, room for a busy machine
 NEWSARCHIVE_EXTRACT_WORKERS = 0  # processes for trafilatura; 0 = one per core
 NEWSARCHIVE_NAV_DEPTH = 2  # links followed from start pages to reach sections; pagination goes on
 

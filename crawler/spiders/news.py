@@ -293,8 +293,10 @@ def _ignore_reason(message: str) -> str:
     """The reason of an IgnoreRequest Scrapy raised, from its message (Scrapy gives no type)."""
     if message.startswith("Forbidden by robots.txt"):
         return "robots_txt"
-    if "larger than download max size" in message:  # HttpCompressionMiddleware: a bomb
+    if "DOWNLOAD_MAXSIZE" in message and "decompress" in message:  # HttpCompressionMiddleware: a bomb
         return "too_large_decoded"
+    if "max redirections" in message:  # RedirectMiddleware: REDIRECT_MAX_TIMES
+        return "too_many_redirects"
     return "ignored"
 
 
