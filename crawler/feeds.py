@@ -22,8 +22,6 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit
-
 from lxml import etree
 
 from crawler.scope import absolute_http_url
@@ -109,7 +107,7 @@ def _guid_is_permalink(guid: etree._Element) -> bool:
     flag = (guid.get("isPermaLink") or "").strip().lower()
     if flag == "false":
         return False
-    return urlsplit(_text(guid)).scheme.lower() in ("http", "https")
+    return absolute_http_url(_text(guid), "") is not None  # absolute by itself, not against the feed
 
 
 def _name(element: etree._Element) -> str:
