@@ -14,19 +14,22 @@ Bounds, so that one hostile page cannot stall a worker:
   page not back ``HARD_STOP_GRACE`` seconds after that is abandoned and the pool
   replaced, its workers terminated; the other page that was in that pool is extracted
   again in the new one. Either way the page is counted (error kind ``extract_timeout``)
-  and not catalogued. No more pages are handed to the pool than it has workers, so a
-  page's time runs from when a worker takes it.
+  and not catalogued. A page's time runs from when its worker begins it (the worker
+  says so on a queue), not from a worker start-up slowed by a busy machine.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import multiprocessing
 import os
+import queue
 import signal
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.queues import Queue
 from types import FrameType
 from typing import Any
 
@@ -41,8 +44,8 @@ from crawler.context import crawl_context
 
 logger = logging.getLogger(__name__)
 
-HARD_STOP_GRACE = 10.0  # seconds past the time limit before a worker that ignored it is terminated:
-#   covers a new worker's start (spawn, trafilatura and language model loaded: 3-8 s on a busy machine)
+HARD_STOP_GRACE = 5.0  # seconds past the time limit before a worker that ignored it is terminated
+START_POLL = 0.25  # seconds between looks at which pages the workers have begun
 
 WARM_UP_PAGE = (b"<html lang=en><body><article><p>" + b"A short warm-up paragraph for the extractor. " * 8
                 + b"</p></article></body></html>")
@@ -61,18 +64,27 @@ def _on_alarm(signum: int, frame: FrameType | None) -> None:
     raise _Alarm
 
 
-def _warm_up() -> None:
+# In a worker process: where it says which page (by token) it has begun, so the parent times
+# each page from then, not from a start-up that may take seconds on a busy machine.
+_starts: Queue[int] | None = None
+
+
+def _warm_up(starts: Queue[int] | None = None) -> None:
     """Load trafilatura and the language model once per worker, not on the first article."""
+    global _starts
+    _starts = starts
     signal.signal(signal.SIGALRM, _on_alarm)
     extract_article(WARM_UP_PAGE, "http://localhost/warm-up", "text/html; charset=utf-8")
 
 
-def extract_with_fingerprint(body: bytes, url: str, content_type: str | None,
-                             time_limit: float = 0.0) -> tuple[Extracted, Fingerprint] | None:
+def extract_with_fingerprint(body: bytes, url: str, content_type: str | None, time_limit: float = 0.0,
+                             token: int | None = None) -> tuple[Extracted, Fingerprint] | None:
     """Runs in a worker: the CPU-heavy part of cataloguing, extraction and text fingerprints.
 
     Raises ExtractionTimeout past ``time_limit`` seconds (0: none).
     """
+    if _starts is not None and token is not None:
+        _starts.put(token)
     if time_limit:
         signal.setitimer(signal.ITIMER_REAL, time_limit)
     try:
@@ -104,8 +116,11 @@ class ArticlePipeline:
         self.workers = workers
         self.max_bytes = max_bytes
         self.time_limit = time_limit
-        self.pool = self._new_pool()
+        self.pool, self.starts = self._new_pool()
         self.slots = asyncio.Semaphore(workers)  # pages in the pool at once: one per worker
+        self.tokens = itertools.count()
+        self.pending: set[int] = set()  # tokens of the pages in the pool
+        self.started: dict[int, float] = {}  # token -> loop time its worker began it
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArticlePipeline:
@@ -142,10 +157,10 @@ class ArticlePipeline:
         """Extraction in the pool, within the time limit; once more if the pool broke meanwhile."""
         async with self.slots:
             for attempt in (1, 2):
-                pool = self.pool
-                future = pool.submit(extract_with_fingerprint, body, url, content_type, self.time_limit)
+                pool, starts, token = self.pool, self.starts, next(self.tokens)
+                future = pool.submit(extract_with_fingerprint, body, url, content_type, self.time_limit, token)
                 try:
-                    return await asyncio.wait_for(asyncio.wrap_future(future), self.time_limit + HARD_STOP_GRACE)
+                    return await self._outcome(future, starts, token)
                 except TimeoutError:
                     self._replace_pool(pool)  # its worker did not come back to Python for the alarm
                     raise ExtractionTimeout(f"extraction of {url} did not stop at {self.time_limit} s") from None
@@ -155,21 +170,53 @@ class ArticlePipeline:
                     self._replace_pool(pool)
         raise AssertionError("unreachable")
 
+    async def _outcome(self, future: Future[Any], starts: Queue[int], token: int) -> Any:
+        """The page's result; TimeoutError once it has run HARD_STOP_GRACE past the limit in its worker."""
+        loop = asyncio.get_running_loop()
+        waiting = asyncio.wrap_future(future)
+        deadline: float | None = None
+        self.pending.add(token)
+        try:
+            while True:
+                timeout = START_POLL if deadline is None else max(0.0, deadline - loop.time())
+                done, _ = await asyncio.wait({waiting}, timeout=timeout)
+                if done:
+                    return waiting.result()
+                if deadline is not None:
+                    raise TimeoutError
+                self._collect_starts(starts, loop.time())
+                if token in self.started:
+                    deadline = self.started[token] + self.time_limit + HARD_STOP_GRACE
+        finally:
+            self.pending.discard(token)
+            self.started.pop(token, None)
+
+    def _collect_starts(self, starts: Queue[int], now: float) -> None:
+        while True:
+            try:
+                token = starts.get_nowait()
+            except queue.Empty:
+                return
+            if token in self.pending:
+                self.started[token] = now
+
     def _not_extracted(self, item: dict[str, Any], kind: str, exc: Exception) -> dict[str, Any]:
         self.stats.inc_value(f"newsarchive/errors/{kind}")
         logger.warning("%s: %s (%s)", kind, item["url"], exc)
         return {"url": item["url"], "status": kind}
 
-    def _new_pool(self) -> ProcessPoolExecutor:
+    def _new_pool(self) -> tuple[ProcessPoolExecutor, Queue[int]]:
         # spawn, not fork: forking a process that runs a reactor and threads is unsafe.
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_warm_up)
+        context = multiprocessing.get_context("spawn")
+        starts: Queue[int] = context.Queue()
+        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_warm_up,
+                                   initargs=(starts,)), starts
 
     def _replace_pool(self, broken: ProcessPoolExecutor) -> None:
         """A fresh pool for the pages to come; the workers of ``broken`` are terminated."""
         if broken is not self.pool:
             return  # another page already replaced it
-        self.pool = self._new_pool()
+        self.pool, self.starts = self._new_pool()
         # The executor has no public way to stop a running task; its processes are all we can reach.
         for process in list(getattr(broken, "_processes", {}).values()):
             process.terminate()
