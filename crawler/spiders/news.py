@@ -126,7 +126,9 @@ class NewsSpider(Spider):
 
     def article_request(self, url: str) -> Request | None:
         """A request for an article URL, or None when it is known or already queued."""
-        if not _valid(url) or not same_site(url, self.hosts) or urlsplit(url).path.lower().endswith(NON_PAGE_EXTENSIONS):
+        if not _valid(url) or not same_site(url, self.hosts):
+            return None
+        if urlsplit(url).path.lower().endswith(NON_PAGE_EXTENSIONS):
             return None
         if not self.claim_article(url):
             return None
