@@ -53,8 +53,9 @@ def feed_entries(body: bytes, url: str, content_type: str | None = None) -> list
 
 def newest_first(entries: list[FeedEntry]) -> list[FeedEntry]:
     """Entries by publication time, newest first; undated ones after, in feed order."""
-    dated = sorted((e for e in entries if e.published), key=lambda e: e.published, reverse=True)  # type: ignore[arg-type, return-value]
-    return [*dated, *(e for e in entries if not e.published)]
+    dated = [e for e in entries if e.published is not None]
+    dated.sort(key=lambda e: e.published.timestamp(), reverse=True)  # type: ignore[union-attr]
+    return [*dated, *(e for e in entries if e.published is None)]
 
 
 def _json_feed(body: bytes, url: str) -> list[FeedEntry]:
