@@ -62,6 +62,7 @@ _LEGACY_ENCODINGS = {
     **{"el": "iso8859-7", "he": "cp1255", "ja": "shift_jis", "ko": "euc_kr", "lt": "cp1257"},
     **{"lv": "cp1257", "th": "cp874", "tr": "cp1254", "vi": "cp1258", "zh": "gb18030"},
 }
+_WHATWG_DEFAULT = "cp1252"  # the legacy default of every other locale (fr, en, es, de...)
 # Labels of lines that point elsewhere or describe the page, not the story. A line is
 # dropped only when the label ends it or a colon, bar or ellipsis follows the label, so a
 # sentence such as "More than 200 people..." stays.
@@ -108,11 +109,19 @@ class Extracted:
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> str:
-    """Bytes to text: charset from the Content-Type header, BOM, <meta charset>, else detection."""
+    """Bytes to text: charset from the BOM, the Content-Type header or <meta charset>, else detection.
+
+    Valid UTF-8 is read as UTF-8 whatever is declared. When the header says UTF-8 and the
+    bytes are not, the server is misconfigured (common for legacy pages behind a new
+    front end): the page's own <meta charset> decides, then, for a page that is UTF-8
+    with a few stray bytes, UTF-8; then the legacy default of its <html lang>; then
+    detection.
+    """
     bom_encoding, bom = read_bom(body)
     if bom_encoding and bom:
         return to_unicode(body[len(bom) :], bom_encoding)
-    declared = http_content_type_encoding(content_type) or html_body_declared_encoding(body)
+    header = http_content_type_encoding(content_type)
+    declared = header or html_body_declared_encoding(body)
     if not (declared or "").startswith(_WIDE_ENCODINGS):
         try:
             # Valid UTF-8 is UTF-8 whatever the page says: legacy text with many accented
@@ -120,19 +129,39 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
             return body.decode("utf-8")
         except UnicodeDecodeError:
             pass
-    if declared and declared != "utf-8":
+    if declared == "utf-8":
+        return _not_utf8_after_all(body, header)
+    if declared:
         return to_unicode(body, declared)
-    if declared or _mostly_utf8(body):
+    if _mostly_utf8(body):
         return _utf8_with_cp1252(body)
     return _detect(body)
+
+
+def _not_utf8_after_all(body: bytes, header: str | None) -> str:
+    """Bytes declared UTF-8 that are not: the page's own word, then its language's, then detection."""
+    meta = html_body_declared_encoding(body) if header else None
+    if meta and meta != "utf-8" and not meta.startswith(_WIDE_ENCODINGS):
+        return to_unicode(body, meta)
+    if _mostly_utf8(body):
+        return _utf8_with_cp1252(body)
+    lang = _html_lang(body)
+    if lang:
+        return body.decode(_LEGACY_ENCODINGS.get(lang, _WHATWG_DEFAULT), "replace")
+    return _detect(body)
+
+
+def _html_lang(body: bytes) -> str | None:
+    """The two-letter language of the page's <html lang>, lower-cased, or None."""
+    match = _HTML_LANG.search(body[:_LANG_SCAN_BYTES])
+    return match[1].decode("ascii").lower() if match else None
 
 
 def _detect(body: bytes) -> str:
     """Undeclared legacy bytes: charset_normalizer's guesses, the <html lang>'s usual one first."""
     # Short pages leave several single-byte code pages about as plausible (French reads as
     # Baltic windows-1257 too): the language's legacy default settles it, as in browsers.
-    lang = _HTML_LANG.search(body[:_LANG_SCAN_BYTES])
-    usual = _LEGACY_ENCODINGS.get(lang[1].decode().lower() if lang else "", "cp1252")
+    usual = _LEGACY_ENCODINGS.get(_html_lang(body) or "", _WHATWG_DEFAULT)
     usual = codecs.lookup(usual).name
     matches = from_bytes(body)
     for match in matches:

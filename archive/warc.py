@@ -182,6 +182,7 @@ class WarcWriter:
         payload: bytes,
         ip: str | None = None,
         date: datetime | None = None,
+        truncated: str | None = None,
     ) -> CaptureInfo:
         """Archive one exchange as a response (or revisit) record and its request record.
 
@@ -191,6 +192,8 @@ class WarcWriter:
         ``reason`` may be empty, then the standard phrase for ``status`` is stored, because
         replay servers need one and HTTP clients such as Scrapy's do not keep the server's.
         A 200 response whose payload was archived before becomes a revisit record.
+        ``truncated`` is the WARC-Truncated reason ("length", "time", "disconnect") of a
+        payload the crawler cut short; such a record is never a revisit nor revisited.
         """
         scheme = urlsplit(url).scheme.lower()
         if scheme not in ("http", "https") or any(c.isspace() for c in url):
@@ -202,7 +205,8 @@ class WarcWriter:
         warc_date = datetime_to_iso_date(when.replace(tzinfo=None), use_micros=True)
         status_version, wire_protocol = _http_version(protocol)
         digest = _digest(payload)
-        original = self._find_original(digest) if status == 200 and payload else None
+        whole = status == 200 and bool(payload) and not truncated
+        original = self._find_original(digest) if whole else None
 
         if self._out is None or self._writer is None:
             self._out, self._writer = self._open_file()
@@ -222,6 +226,8 @@ class WarcWriter:
         # WARC-Type first: warcio replaces a header in place but appends one it lacks.
         response_type = "revisit" if original else "response"
         response_warc = dict([("WARC-Type", response_type), ("WARC-Record-ID", response_id), *common])
+        if truncated:
+            response_warc["WARC-Truncated"] = truncated
         if original:
             response = writer.create_revisit_record(
                 url, digest, original[0], original[1], http_headers=http_head, warc_headers_dict=response_warc
@@ -277,7 +283,7 @@ class WarcWriter:
             refers_to_url=original[0] if original else None,
             refers_to_date=original[1] if original else None,
         )
-        if status == 200 and payload:
+        if whole:
             self._originals.setdefault(digest, original or (url, warc_date))
         if out.tell() >= self._max_size:
             self.close()

@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 CLOSE_REASON = "archive-write-failed"  # the spider's close reason when archiving fails
 _FULL = (errno.ENOSPC, errno.EDQUOT)
+from crawler.size_limit import is_truncated
 
 
 def _header_pairs(headers) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -114,6 +115,7 @@ class WarcCaptureMiddleware:
             response_headers=_header_pairs(response.headers),
             payload=response.body,
             ip=str(response.ip_address) if response.ip_address else None,
+            truncated="length" if is_truncated(response) else None,
         )
 
     def _stop(self, failure: str) -> None:

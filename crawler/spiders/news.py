@@ -6,7 +6,9 @@ Discovery paths, all from ``sources.toml``:
 - start (section) pages, whose links are followed within the source's hosts up to
   ``NEWSARCHIVE_NAV_DEPTH`` steps, pagination (``rel=next``) at any depth.
 A URL matching ``allow`` (and no ``deny``) is an article: it is fetched once, archived
-with its page requisites and handed to the pipeline. Articles already in the catalogue
+with its page requisites and handed to the pipeline. Session ids in URLs
+(``;jsessionid=``, ``?PHPSESSID=``...) do not make a page new: a site that mints one per
+link would otherwise be an endless supply of copies. Articles already in the catalogue
 are not fetched again, except those younger than the source's ``refresh_hours``.
 Navigation requests (feeds, sitemaps, section pages) carry ``meta["conditional"]``: on a
 recrawl they are conditional GETs, and a 304 comes back with the page as last archived
@@ -20,7 +22,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
@@ -28,8 +30,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.gz import gunzip
-from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.internet.error import ConnectError
 from twisted.python.failure import Failure
 
@@ -40,9 +41,20 @@ from archive.rewrite import css_urls, embedded_urls
 from archive.urls import fold_variants, normalise_url, same_site
 from crawler.context import crawl_context
 from crawler.run_record import FIRST_ERROR
+from crawler.feeds import feed_entries, newest_first
+from crawler.retry import RetryLater
+from crawler.size_limit import is_truncated
+from crawler.sitemaps import sitemap_links
 
 REASON_LENGTH = 120  # characters of an error's description kept for a failed run's message
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
+# Query parameters and ;path parameters that carry a session, never which page it is
+# (Java servlets, PHP, ASP, ColdFusion, Zen Cart / osCommerce shops). Not ``sid``: PHP-Nuke
+# and its heirs number their stories with it.
+SESSION_PARAMS = frozenset({
+    "jsessionid", "phpsessid", "sessionid", "session_id", "sessid", "cfid", "cftoken", "zenid", "oscsid",
+})
+SESSION_PARAM_PREFIXES = ("aspsessionid",)
 
 
 class NewsSpider(Spider):
@@ -59,6 +71,7 @@ class NewsSpider(Spider):
         self.links = LinkExtractor(deny=source.deny, deny_extensions=[e.lstrip(".") for e in NON_PAGE_EXTENSIONS])
         self.known_urls: set[str] = set()  # normalised URLs of catalogued articles: not fetched again
         self.queued_urls: set[str] = set()  # normalised article URLs requested in this run
+        self.seen_navigation: set[str] = set()  # session-free URLs of navigation pages requested
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, source: Source | str | None = None,
@@ -92,9 +105,13 @@ class NewsSpider(Spider):
         """Article URLs match an ``allow`` pattern (any page but the home page when none) and no ``deny``."""
         return self.rule.matches(url)
 
+    def article_key(self, url: str) -> str:
+        """What identifies an article URL within a crawl: normalised, variants folded, no session id."""
+        return fold_variants(normalise_url(without_session_ids(url)))
+
     def claim_article(self, url: str) -> bool:
         """True the first time an article URL is seen; False when catalogued or already queued."""
-        key = fold_variants(normalise_url(url))
+        key = self.article_key(url)
         if key in self.known_urls:
             self.known_urls.discard(key)  # count each known article once per run
             self.queued_urls.add(key)
@@ -107,11 +124,12 @@ class NewsSpider(Spider):
 
     def article_request(self, url: str) -> Request | None:
         """A request for an article URL, or None when it is known or already queued."""
-        if not self.rule.is_site_page(url):
+        if not _valid(url) or not self.rule.is_site_page(url):
             return None
         if not self.claim_article(url):
             return None
-        return Request(url, callback=self.parse_article, priority=5, errback=self.on_error)
+        return Request(url, callback=self.parse_article, priority=5, errback=self.on_error,
+                       meta={"article_claim": self.article_key(url)})
 
     def navigation_request(self, url: str, callback: Any, priority: int = 0, **meta: Any) -> Request:
         """A request for robots.txt, a feed, a sitemap or a section page: conditional on recrawls."""
@@ -124,6 +142,10 @@ class NewsSpider(Spider):
             return self.article_request(url)
         if nav_depth > self.settings.getint("NEWSARCHIVE_NAV_DEPTH") or not same_site(url, self.hosts):
             return None
+        key = without_session_ids(url)
+        if key in self.seen_navigation:
+            return None
+        self.seen_navigation.add(key)
         return self.navigation_request(url, self.parse_page, nav_depth=nav_depth)
 
     # --- callbacks -----------------------------------------------------------------------
@@ -141,39 +163,30 @@ class NewsSpider(Spider):
                 yield self.navigation_request(url, self.parse_sitemap, priority=20)
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
-        body = response.body
-        if body[:2] == b"\x1f\x8b":  # sitemap.xml.gz served as a file, not Content-Encoding
-            body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
-        try:
-            sitemap = Sitemap(body)
-        except Exception:  # lxml raises several kinds on garbage; a bad sitemap is not fatal
-            self.logger.warning("Not a sitemap: %s", response.url)
+        if is_truncated(response):
             return
-        for entry in sitemap:
-            loc = entry.get("loc")
-            if not loc:
-                continue
-            if sitemap.type == "sitemapindex":
-                yield self.navigation_request(loc, self.parse_sitemap, priority=20)
+        sitemap = sitemap_links(response.body, response.url, self.settings.getint("DOWNLOAD_MAXSIZE"))
+        if not sitemap.kind:
+            self.logger.warning("Not a sitemap: %s", response.url)
+        for loc in sitemap.urls:
+            if sitemap.kind == "sitemapindex":
+                if same_site(loc, self.hosts):
+                    yield self.navigation_request(loc, self.parse_sitemap, priority=20)
             elif (request := self.follow(loc, nav_depth=1)) is not None:
                 yield request
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
-        if not isinstance(response, TextResponse):
+        """RSS, Atom or JSON Feed (crawler/feeds.py): its articles, newest first."""
+        if is_truncated(response):
             return
-        response.selector.remove_namespaces()
-        links = response.xpath(
-            "//item/link/text() | //item/guid[not(@isPermaLink='false')]/text()"
-            " | //entry/link[not(@rel) or @rel='alternate']/@href"
-        ).getall()
-        for link in dict.fromkeys(link.strip() for link in links):
-            url = urljoin(response.url, link)
-            if self.is_article(url) and (request := self.article_request(url)) is not None:
+        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
+        for entry in newest_first(feed_entries(response.body, response.url, content_type)):
+            if self.is_article(entry.url) and (request := self.article_request(entry.url)) is not None:
                 yield request
 
     def parse_page(self, response: Response) -> Iterator[Request]:
         """A section or home page: feeds it announces, then its links."""
-        if not isinstance(response, TextResponse):
+        if not isinstance(response, TextResponse) or is_truncated(response):
             return
         if response.meta.get("redirect_urls") and self.is_article(response.url):
             yield from self.parse_article(response)  # a redirect (e.g. /latest) to an article
@@ -188,7 +201,7 @@ class NewsSpider(Spider):
 
     def parse_article(self, response: Response) -> Iterator[Any]:
         """An article: hand it to the pipeline, fetch its requisites, follow its links."""
-        if not isinstance(response, TextResponse) or response.status != 200:
+        if not isinstance(response, TextResponse) or response.status != 200 or is_truncated(response):
             return
         capture = response.meta.get("capture", {})
         yield {
@@ -208,7 +221,7 @@ class NewsSpider(Spider):
     def parse_requisite(self, response: Response) -> Iterator[Request]:
         """Stylesheets pull in their imports (and theirs), fonts and images; frames their own requisites."""
         content_type = (response.headers.get("Content-Type") or b"").decode("latin-1").lower()
-        if not isinstance(response, TextResponse):
+        if not isinstance(response, TextResponse) or is_truncated(response):
             return
         if "css" in content_type:
             for url in css_urls(response.text, response.url):
@@ -217,10 +230,19 @@ class NewsSpider(Spider):
             yield from self._requisite_requests(response)
 
     def on_error(self, failure: Failure) -> None:
-        """A failed request (HTTP error status, DNS, refused, timeout) is counted by kind; the crawl goes on."""
+        """A failed request (HTTP error status, DNS, refused, timeout) is counted by kind; the crawl goes on.
+
+        A request dropped by a decision (robots.txt, a body too large once decoded) is no
+        error: it is counted as ``newsarchive/dropped/<reason>``. Those the crawler's own
+        middlewares drop (out of scope, known articles) are counted where they are dropped,
+        and a retry that waits is no drop at all.
+        """
         if failure.check(HttpError):
             kind = f"http_{failure.value.response.status}"
-        elif failure.check(IgnoreRequest):  # a decision (robots.txt, known article), not an error
+        elif failure.check(IgnoreRequest):
+            exception = failure.value
+            if not isinstance(exception, RetryLater) and not hasattr(exception, "kind"):
+                self.crawler.stats.inc_value(f"newsarchive/dropped/{_ignore_reason(str(exception))}")
             return
         else:
             kind = failure.type.__name__
@@ -269,6 +291,39 @@ def _reason(error: BaseException) -> str:
     if text[:2].istitle():  # "Connection refused" -> "connection refused"; "DNS ..." stays
         text = text[0].lower() + text[1:]
     return text[:REASON_LENGTH]
+
+
+def without_session_ids(url: str) -> str:
+    """``url`` without session-id query parameters and ``;jsessionid=``-style path parameters."""
+    parts = urlsplit(url)
+    path = ";".join(p for i, p in enumerate(parts.path.split(";")) if i == 0 or not _is_session(p))
+    query = "&".join(p for p in parts.query.split("&") if p and not _is_session(p))
+    return urlunsplit((parts.scheme, parts.netloc, path, query, parts.fragment))
+
+
+def _is_session(pair: str) -> bool:
+    name = pair.partition("=")[0].lower()
+    return name in SESSION_PARAMS or name.startswith(SESSION_PARAM_PREFIXES)
+
+
+def _valid(url: str) -> bool:
+    """Whether the URL can be normalised at all (a port that is not a number cannot)."""
+    try:
+        normalise_url(url)
+    except ValueError:
+        return False
+    return True
+
+
+def _ignore_reason(message: str) -> str:
+    """The reason of an IgnoreRequest Scrapy raised, from its message (Scrapy gives no type)."""
+    if message.startswith("Forbidden by robots.txt"):
+        return "robots_txt"
+    if "DOWNLOAD_MAXSIZE" in message and "decompress" in message:  # HttpCompressionMiddleware: a bomb
+        return "too_large_decoded"
+    if "max redirections" in message:  # RedirectMiddleware: REDIRECT_MAX_TIMES
+        return "too_many_redirects"
+    return "ignored"
 
 
 def _apply_politeness(crawler: Crawler, source: Source) -> None:
