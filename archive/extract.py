@@ -14,7 +14,9 @@ import html
 import json
 import re
 import unicodedata
+from collections import deque
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
 import py3langid
@@ -31,6 +33,8 @@ from w3lib.encoding import (
     to_unicode,
 )
 
+from archive import dates
+
 # --- Tuned constants (calibrated on shared/datasets/articles-dev) ------------------------
 # Comments are not the article (F1 0.961 -> 0.967); favor_precision drops the teasers and
 # "related" blocks the balanced mode keeps (-> 0.973); tables stay (without: 0.966).
@@ -45,6 +49,8 @@ STATED_BODY_SHARE = 0.5
 # Less text than this is a stub or an error page unless the page says it is an article: a
 # third of the shortest body on the dev sets (303 characters, a Chinese news brief).
 MIN_ARTICLE_CHARS = 100
+# htmldate as trafilatura calls it, but reading the page's meta tags before the URL's date.
+DATE_OPTIONS = {"original_date": True, "extensive_search": True, "deferred_url_extractor": True}
 MIN_LANGID_CHARS = 40  # below this py3langid guesses; <html lang>/og:locale is then better
 SITE_NAME_MIN_CHARS = 4  # a shorter title segment inside the host name matches by chance
 LANGID_SAMPLE_CHARS = 2000  # as accurate as the whole text on the dev sets, in half the time
@@ -100,11 +106,14 @@ class Extracted:
     text: str  # article body, paragraphs separated by "\n\n" (may be "" if none found)
     title: str | None
     authors: list[str]  # individual names
-    published: str | None  # ISO date "YYYY-MM-DD"
+    # ISO 8601 with time and zone where the page states them ("2024-05-14T08:30:00+02:00"),
+    # else a date ("2024-05-14"): the first ten characters are always the day.
+    published: str | None
     language: str | None  # ISO 639-1, detected from the text
     sitename: str | None
     canonical_url: str | None  # absolute; None when the page names none
     description: str | None
+    modified: str | None = None  # last modified, as the page's structured data states it
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> str:
@@ -159,16 +168,27 @@ def _utf8_with_cp1252(body: bytes) -> str:
     )
 
 
-def extract_article(body: bytes, url: str, content_type: str | None = None) -> Extracted | None:
-    """None when the page has no article-like main text."""
+def extract_article(
+    body: bytes, url: str, content_type: str | None = None, *, published_hint: str | None = None
+) -> Extracted | None:
+    """None when the page has no article-like main text.
+
+    ``published_hint`` is a date for this URL from outside the page (a Google News
+    sitemap's ``publication_date``, a feed's ``pubDate``): ``published`` comes from the
+    page's structured data, then the hint, then htmldate, then the URL (see ``archive.dates``).
+    """
     tree = load_html(decode_html(body, content_type))
     if tree is None:
         return None
     structured = _structured_data(tree)
     says_article = _says_article(tree, structured)
+    now = datetime.now(timezone.utc)
+    date_params = {**DATE_OPTIONS, "max_date": (now + dates.FUTURE_MARGIN).strftime("%Y-%m-%d")}
     # No document when trafilatura finds no main text: the metadata alone may still be wanted.
-    document = bare_extraction(tree, url=url, with_metadata=True, **TRAFILATURA_OPTIONS)
-    document = document or extract_metadata(tree, url)
+    document = bare_extraction(
+        tree, url=url, with_metadata=True, date_extraction_params=date_params, **TRAFILATURA_OPTIONS
+    )
+    document = document or extract_metadata(tree, url, date_params)
     text = _body(tree, url, document, structured, says_article)
     if len(text) < MIN_ARTICLE_CHARS and not says_article:
         return None
@@ -178,11 +198,18 @@ def extract_article(body: bytes, url: str, content_type: str | None = None) -> E
         text=text,
         title=_headline(document.title, tree, site_names),
         authors=_split_authors(document.author, site_names),
-        published=document.date,
+        published=dates.published_date(
+            dates.stated_published(tree, structured, shown=document.date, now=now),
+            published_hint,
+            document.date,
+            url,
+            now=now,
+        ),
         language=_language(text) or _declared_language(tree),
         sitename=document.sitename,
         canonical_url=_canonical_url(tree, url),
         description=document.description,
+        modified=dates.stated_modified(tree, structured, now=now),
     )
 
 
@@ -208,19 +235,20 @@ def _body(
 def _structured_data(tree: HtmlElement) -> list[dict]:
     """Every JSON-LD object of the page, @graph members and list items included."""
     objects: list[dict] = []
-    pending: list[object] = []
+    pending: deque[object] = deque()
     for script in tree.xpath("//script[@type='application/ld+json']/text()"):
         try:
             pending.append(json.loads(script, strict=False))
         except ValueError:
             continue  # broken JSON-LD is common; the HTML still has the article
-    while pending:
-        item = pending.pop()
+    while pending:  # breadth first: the page's own objects before those nested in them
+        item = pending.popleft()
         if isinstance(item, list):
             pending.extend(item)
         elif isinstance(item, dict):
             objects.append(item)
-            pending.extend(item.get("@graph", ()))
+            graph = item.get("@graph", ())
+            pending.extend(graph if isinstance(graph, list) else [graph])
     return objects
 
 

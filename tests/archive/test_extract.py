@@ -140,7 +140,7 @@ def test_article_metadata() -> None:
         text="\n\n".join(ENGLISH),  # the <h1> headline is the title, not part of the body
         title="Pier to be rebuilt",
         authors=["Ann Jones", "Tom Reed"],
-        published="2024-05-14",
+        published="2024-05-14T08:30:00+00:00",  # time and zone as the page states them
         language="en",
         sitename="Harbour Times",
         canonical_url="https://news.example.com/2024/05/pier-to-be-rebuilt",
@@ -198,3 +198,48 @@ def test_declared_article_without_body_keeps_metadata() -> None:
     article = extract_article(html.encode(), "https://news.example.com/video")
     assert article is not None
     assert (article.text, article.title, article.language) == ("", "Video: Hafenfest", "de")
+
+
+# --- Dates -----------------------------------------------------------------------------------
+def json_ld(**fields: object) -> str:
+    """A NewsArticle JSON-LD script with the given fields."""
+    return f'<script type="application/ld+json">{json.dumps({"@type": "NewsArticle", **fields})}</script>'
+
+
+def test_published_keeps_time_and_zone_from_json_ld_and_modified_apart() -> None:
+    head = json_ld(datePublished="2026-11-03T08:15:00+01:00", dateModified="2026-11-04T10:00:00+01:00")
+    article = extract_article(page(ENGLISH, head=head).encode(), "https://news.example.com/pier")
+    assert article.published == "2026-11-03T08:15:00+01:00"
+    assert article.modified == "2026-11-04T10:00:00+01:00"
+    assert article.published[:10] == "2026-11-03"  # what the catalogue keeps of it
+
+
+def test_published_precedence_structured_data_then_hint_then_page_then_url() -> None:
+    url = "https://news.example.com/2026/10/30/pier"
+    other_meta = '<meta name="date" content="2026-11-01">'  # htmldate reads it, with others
+    stated = page(ENGLISH, head=json_ld(datePublished="2026-11-03T08:15:00Z"))
+    assert extract_article(stated.encode(), url, published_hint="2026-11-02").published == (
+        "2026-11-03T08:15:00+00:00"
+    )
+    in_meta = page(ENGLISH, head=other_meta)
+    assert extract_article(in_meta.encode(), url, published_hint="Mon, 02 Nov 2026 09:00:00 +0100").published == (
+        "2026-11-02T09:00:00+01:00"  # a feed's pubDate, as ISO 8601
+    )
+    assert extract_article(in_meta.encode(), url).published == "2026-11-01"
+    assert extract_article(page(ENGLISH).encode(), url).published == "2026-10-30"
+
+
+def test_utc_time_is_given_in_the_offset_the_page_states_for_the_same_instant() -> None:
+    head = json_ld(datePublished="2026-11-03T23:30:00Z") + (
+        '<meta property="article:published_time" content="2026-11-03T20:30:00-03:00">'
+    )
+    article = extract_article(page(ENGLISH, head=head).encode(), "https://news.example.com/pier")
+    assert article.published == "2026-11-03T20:30:00-03:00"
+
+
+def test_implausible_stated_dates_are_ignored() -> None:
+    head = json_ld(datePublished="2999-01-01T00:00:00Z") + (
+        '<meta property="article:published_time" content="not a date">'
+    )
+    article = extract_article(page(ENGLISH, head=head).encode(), "https://news.example.com/2026/10/30/x")
+    assert article.published == "2026-10-30"
