@@ -13,6 +13,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # benchmarks/ is not an installed package
 
+from trafilatura import bare_extraction  # noqa: E402
+from trafilatura.utils import load_html  # noqa: E402
+
 from archive.extract import Extracted, decode_html, extract_article  # noqa: E402
 from benchmarks.scoring import shingle_scores  # noqa: E402
 
@@ -243,3 +246,46 @@ def test_implausible_stated_dates_are_ignored() -> None:
     )
     article = extract_article(page(ENGLISH, head=head).encode(), "https://news.example.com/2026/10/30/x")
     assert article.published == "2026-10-30"
+
+
+# --- Authors ---------------------------------------------------------------------------------
+def test_login_link_marked_up_as_author_is_not_an_author(datasets_dir: Path) -> None:
+    # A real news page (ria.ru, multilingual-dev) whose theme puts its "log in" link in the
+    # author slot: trafilatura alone reports that link's text as the author.
+    body = (datasets_dir / "multilingual-dev" / "daniel-31b484b471d24eef.html").read_bytes()
+    tree = load_html(decode_html(body))
+    login_labels = {" ".join(e.text_content().split()) for e in tree.xpath("//*[contains(@class, 'authorized')]")}
+    alone = bare_extraction(tree, with_metadata=True).author
+    assert alone and alone in login_labels  # the case is there
+
+    article = extract_article(body, "https://ria.ru/")
+    assert article is not None and article.text
+    assert not set(article.authors) & login_labels
+    assert article.authors == []
+
+
+@pytest.mark.parametrize(
+    ("byline", "expected"),
+    [
+        ("By Ann Jones and Tom Reed", ["Ann Jones", "Tom Reed"]),
+        ("Par Jeanne Dupont et Paul Martin", ["Jeanne Dupont", "Paul Martin"]),
+        ("بقلم أحمد علي و محمد حسن", ["أحمد علي", "محمد حسن"]),
+        ("Lars Fischer, Alina Schadwinkel", ["Lars Fischer", "Alina Schadwinkel"]),
+        ("ANN  JONES; Anne DUPONT", ["Ann Jones", "Anne Dupont"]),  # capitals, stray spaces
+        ("Harbour Times Staff", []),
+        ("Log in", []),
+        ("ann.jones@example.com", []),
+        ("Ann Jones, CNN Business", ["Ann Jones"]),
+    ],
+)
+def test_authors_are_people_split_and_written_alike(byline: str, expected: list[str]) -> None:
+    head = f'<meta name="author" content="{byline}">'
+    article = extract_article(page(ENGLISH, head=head).encode(), "https://news.harbour-times.example/pier")
+    assert article.authors == expected
+
+
+def test_the_site_is_not_an_author_beside_a_person() -> None:
+    stated = json_ld(author=[{"@type": "Organization", "name": "Harbour Times"}, {"@type": "Person", "name": "Ann Jones"}])
+    head = stated + '<meta property="og:site_name" content="Harbour Times">'
+    article = extract_article(page(ENGLISH, head=head).encode(), "https://news.example.com/pier")
+    assert article.authors == ["Ann Jones"]
