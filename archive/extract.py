@@ -86,6 +86,19 @@ _AUTHOR_META = (
     '//meta[@name="author" or @property="article:author" or @name="article:author" or @name="byl"'
     ' or @name="dc.creator" or @name="DC.creator" or @name="parsely-author"]/@content'
 )
+# Elements that are not the article wherever they are: navigation, and blocks whose class or
+# id names them (share bars, newsletter boxes, related articles, captions, breadcrumbs).
+_FURNITURE_WORDS = (
+    "share", "social", "newsletter", "related", "caption", "breadcrumb", "promo", "teaser",
+    "recommend", "more-articles", "read-more", "readmore", "see-also", "subscribe",
+)
+_FURNITURE_ELEMENTS = "//nav|//header|//footer|//aside|//*[@role='navigation']|" + "|".join(
+    f"//*[contains(concat(' ', @class), ' {word}') or starts-with(@id, '{word}')]" for word in _FURNITURE_WORDS
+)
+# A furniture element holding more than this share of the body's characters holds the body
+# itself ("entry-content-read-more", <body class="unsubscribed">): its lines stay.
+FURNITURE_MAX_SHARE = 0.5
+_BLOCKS = ("p", "li", "div", "span", "a", "h2", "h3", "h4", "h5", "h6", "figcaption", "td")
 # Elements whose text is metadata when it reappears as a line at the top of the body.
 _ABOVE_BODY = (
     "//h1|//time|//*[@itemprop='datePublished' or @itemprop='dateModified' or @itemprop='author']"
@@ -226,7 +239,7 @@ def _body(
         # (on a page that is no article, it would find link lists).
         second = bare_extraction(tree, url=url, **RECALL_OPTIONS)
         text = max(text, second.text if second else "", key=len)
-    text = _clean_text(text, *_not_body(tree, document.title))
+    text = _clean_text(text, *_not_body(tree, document.title, url, text))
     stated = _stated_body(structured)
     if len(_WORD.findall(text)) < STATED_BODY_SHARE * len(_WORD.findall(stated)):
         return stated
@@ -298,11 +311,28 @@ def _normalised(text: str) -> str:
     return " ".join(_WORD.findall(unicodedata.normalize("NFKC", text).casefold()))
 
 
-def _not_body(tree: HtmlElement, title: str | None) -> tuple[set[str], set[str]]:
-    """Lines that are furniture: above the body (headline, date, byline), anywhere (captions)."""
+def _not_body(tree: HtmlElement, title: str | None, url: str, text: str) -> tuple[set[str], set[str]]:
+    """Lines that are furniture: above the body (headline, date, byline), anywhere (captions...).
+
+    Anywhere: image captions; the text of a link to another page of the site standing
+    alone as a line (a teaser, "Read more", a section label over the headline); lines of the
+    navigation and of elements whose class or id says they are captions, sharing, newsletter
+    or related-article blocks.
+    """
     above = [title or "", *tree.xpath('//meta[@property="og:title" or @name="twitter:title"]/@content')]
     above += (e.text_content() for e in tree.xpath(_ABOVE_BODY))
     anywhere = [*tree.xpath("//img/@alt"), *(e.text_content() for e in tree.iter("figcaption"))]
+    page = urlsplit(url or _canonical_url(tree, url) or "")
+    for link in tree.iter("a"):
+        target = urlsplit(link.get("href") or "")
+        same_site = not target.netloc or target.hostname == page.hostname
+        if same_site and target.path.strip("/") and target.path != page.path:
+            anywhere.append(link.text_content())
+    for element in tree.xpath(_FURNITURE_ELEMENTS):
+        if len(element.text_content()) > FURNITURE_MAX_SHARE * len(text):
+            continue
+        anywhere.append(element.text_content())
+        anywhere.extend(block.text_content() for block in element.iterdescendants(*_BLOCKS))
     return {n for n in map(_normalised, above) if n}, {n for n in map(_normalised, anywhere) if n}
 
 
