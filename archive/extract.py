@@ -14,7 +14,7 @@ import html
 import json
 import re
 import unicodedata
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
@@ -98,6 +98,10 @@ _FURNITURE_ELEMENTS = "//nav|//header|//footer|//aside|//*[@role='navigation']|"
 # A furniture element holding more than this share of the body's characters holds the body
 # itself ("entry-content-read-more", <body class="unsubscribed">): its lines stay.
 FURNITURE_MAX_SHARE = 0.5
+# A short line whose characters are mostly one link's text to the site is a teaser, with a
+# bullet or a date around it; links shorter than this ("More", "Home") match too much.
+TEASER_LINE_SHARE = 0.6
+TEASER_MIN_CHARS = 12
 _BLOCKS = ("p", "li", "div", "span", "a", "h2", "h3", "h4", "h5", "h6", "figcaption", "td")
 # Elements whose text is metadata when it reappears as a line at the top of the body.
 _ABOVE_BODY = (
@@ -311,7 +315,9 @@ def _normalised(text: str) -> str:
     return " ".join(_WORD.findall(unicodedata.normalize("NFKC", text).casefold()))
 
 
-def _not_body(tree: HtmlElement, title: str | None, url: str, text: str) -> tuple[set[str], set[str]]:
+def _not_body(
+    tree: HtmlElement, title: str | None, url: str, text: str
+) -> tuple[set[str], set[str], set[str]]:
     """Lines that are furniture: above the body (headline, date, byline), anywhere (captions...).
 
     Anywhere: image captions; the text of a link to another page of the site standing
@@ -323,31 +329,48 @@ def _not_body(tree: HtmlElement, title: str | None, url: str, text: str) -> tupl
     above += (e.text_content() for e in tree.xpath(_ABOVE_BODY))
     anywhere = [*tree.xpath("//img/@alt"), *(e.text_content() for e in tree.iter("figcaption"))]
     page = urlsplit(url or _canonical_url(tree, url) or "")
-    for link in tree.iter("a"):
-        target = urlsplit(link.get("href") or "")
-        same_site = not target.netloc or target.hostname == page.hostname
+    links = [(link, urlsplit(link.get("href") or "")) for link in tree.iter("a")]
+    # Without the page's URL, its site is the host most of its links go to.
+    hosts = Counter(target.hostname for _, target in links if target.hostname)
+    host = page.hostname or (hosts.most_common(1)[0][0] if hosts else None)
+    teasers = []
+    for link, target in links:
+        same_site = not target.netloc or target.hostname == host
         if same_site and target.path.strip("/") and target.path != page.path:
-            anywhere.append(link.text_content())
+            teasers.append(link.text_content())
+    anywhere += teasers
     for element in tree.xpath(_FURNITURE_ELEMENTS):
         if len(element.text_content()) > FURNITURE_MAX_SHARE * len(text):
             continue
         anywhere.append(element.text_content())
         anywhere.extend(block.text_content() for block in element.iterdescendants(*_BLOCKS))
-    return {n for n in map(_normalised, above) if n}, {n for n in map(_normalised, anywhere) if n}
+    teaser_texts = {n for n in map(_normalised, teasers) if len(n) >= TEASER_MIN_CHARS}
+    return (
+        {n for n in map(_normalised, above) if n},
+        {n for n in map(_normalised, anywhere) if n},
+        teaser_texts,
+    )
 
 
-def _clean_text(text: str, above: set[str], anywhere: set[str]) -> str:
+def _clean_text(text: str, above: set[str], anywhere: set[str], teasers: set[str] = frozenset()) -> str:
     """Paragraphs separated by blank lines, without headline, byline, captions and teasers."""
     paragraphs = [line.strip() for line in text.split("\n") if line.strip()]
     kept = []
     for index, line in enumerate(paragraphs):
         words = _normalised(line)
-        if words in anywhere or (index < HEADLINE_SCAN_LINES and words in above):
+        if not words or words in anywhere or (index < HEADLINE_SCAN_LINES and words in above):
+            continue
+        if len(words.split()) <= FURNITURE_MAX_WORDS and _mostly_teaser(words, teasers):
             continue
         if len(words.split()) <= FURNITURE_MAX_WORDS and _FURNITURE.match(line):
             continue
         kept.append(line)
     return "\n\n".join(kept)
+
+
+def _mostly_teaser(words: str, teasers: set[str]) -> bool:
+    """Whether a short line is mostly the text of a link to the site ("- Headline (12/01 10:26)")."""
+    return any(len(teaser) >= TEASER_LINE_SHARE * len(words) and teaser in words for teaser in teasers)
 
 
 def _headline(title: str | None, tree: HtmlElement, site_names: set[str]) -> str | None:
