@@ -78,6 +78,9 @@ _FURNITURE_LABELS = (
     r"subscribe to [\w ]+|sign up for [\w ]+|(?:estimated )?reading time|\d+ min(?:ute)?s? read",
     r"lesen sie auch|mehr zum thema|lesezeit|lire aussi|à lire aussi|temps de lecture",
     r"leia também|tempo de leitura|leer más|lea también|tiempo de lectura|читайте также|baca juga",
+    r"read also|see more|voir aussi|à voir aussi|auch interessant|ver también|leia mais|newsletter",
+    r"اقرأ أيضا|اقرأ أيضاً|إقرأ أيضا|إقرأ أيضاً|اقرأ المزيد|czytaj (?:też|także|również)|zobacz też",
+    r"смотрите также|διαβάστε επίσης|延伸閱讀|延伸阅读|相关阅读|相關新聞|相关新闻|関連記事",
 )
 _FURNITURE = re.compile(
     rf"^[\[(]?(?:{'|'.join(_FURNITURE_LABELS)})\s*(?:[:|…]|\.\.\.|$)", re.IGNORECASE
