@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -19,7 +20,10 @@ from trafilatura.utils import load_html  # noqa: E402
 from archive.extract import Extracted, decode_html, extract_article  # noqa: E402
 from benchmarks.scoring import shingle_scores  # noqa: E402
 
-MIN_F1 = 0.95  # trafilatura's defaults score 0.961 here; ours 0.978 when this was written
+# Floors a little under what archive.extract reaches (articles-dev 0.980, multilingual-dev
+# 0.879 on its 75 full-text pages, dates-dev 23 of 24 days); trafilatura alone: 0.963, 0.833.
+MIN_F1 = {"articles-dev": 0.97, "multilingual-dev": 0.865}
+MIN_DATE_SHARE = 0.9
 
 # Written for these tests, not taken from any page.
 FRENCH = [
@@ -65,19 +69,33 @@ def page(
 
 
 # --- Quality on the benchmark -------------------------------------------------------------
-def test_body_quality_on_articles_dev(datasets_dir: Path) -> None:
-    folder = datasets_dir / "articles-dev"
+def rows_and_pages(folder: Path) -> tuple[list[dict], list[bytes]]:
+    """A dataset's ground-truth rows and page bytes."""
     rows = [json.loads(line) for line in (folder / "ground-truth.jsonl").open(encoding="utf-8")]
-    bodies = [(folder / f"{row['id']}.html").read_bytes() for row in rows]
-    urls = [row["url"] for row in rows]
+    return rows, [(folder / f"{row['id']}.html").read_bytes() for row in rows]
+
+
+@pytest.mark.parametrize("name", sorted(MIN_F1))
+def test_body_quality(datasets_dir: Path, name: str) -> None:
+    rows, bodies = rows_and_pages(datasets_dir / name)
+    scored = [(row, body) for row, body in zip(rows, bodies) if row.get("articleBody")]
+    urls = [row.get("url") or "" for row, _ in scored]
     # The crawler runs extraction in a process pool: the same route, on every page.
     with ProcessPoolExecutor(max_workers=2) as pool:
-        articles = list(pool.map(extract_article, bodies, urls, chunksize=4))
+        articles = list(pool.map(extract_article, [body for _, body in scored], urls, chunksize=4))
 
-    scores = shingle_scores((row["articleBody"], a.text if a else "") for row, a in zip(rows, articles))
-    print(f"articles-dev: P={scores.precision:.3f} R={scores.recall:.3f} F1={scores.f1:.3f}")
-    assert scores.f1 >= MIN_F1, scores
-    assert articles[0] == extract_article(bodies[0], urls[0])  # deterministic across processes
+    scores = shingle_scores((row["articleBody"], a.text if a else "") for (row, _), a in zip(scored, articles))
+    print(f"{name}: P={scores.precision:.3f} R={scores.recall:.3f} F1={scores.f1:.3f}")
+    assert scores.f1 >= MIN_F1[name], scores
+    assert articles[0] == extract_article(scored[0][1], urls[0])  # deterministic across processes
+
+
+def test_publication_day_on_dates_dev(datasets_dir: Path) -> None:
+    rows, bodies = rows_and_pages(datasets_dir / "dates-dev")
+    dated = [(row, body) for row, body in zip(rows, bodies) if re.fullmatch(r"\d{4}-\d\d-\d\d", str(row["date"]))]
+    found = [extract_article(body, row["url"]) for row, body in dated]
+    hits = [bool(a and a.published and a.published[:10] == row["date"]) for (row, _), a in zip(dated, found)]
+    assert sum(hits) >= MIN_DATE_SHARE * len(hits), f"{sum(hits)} of {len(hits)}"
 
 
 # --- Encodings -----------------------------------------------------------------------------
@@ -109,6 +127,23 @@ def test_legacy_charset_declared_in_header_or_meta(
 def test_undeclared_legacy_charset_is_detected(paragraphs: list[str], lang: str, charset: str) -> None:
     html = page(paragraphs, lang=lang)
     assert decode_html(html.encode(charset)) == html
+
+
+@pytest.mark.parametrize("content_type", [None, "text/html; charset=windows-1252"])
+def test_real_latin1_page_reads_as_its_annotators_read_it(datasets_dir: Path, content_type: str | None) -> None:
+    # A French page stored in ISO-8859-1 (windows-1252 is its superset, as browsers read it).
+    folder = datasets_dir / "multilingual-dev"
+    row = next(
+        json.loads(line) for line in (folder / "ground-truth.jsonl").open(encoding="utf-8")
+        if '"encoding_declared": "iso-8859-1"' in line
+    )
+    body = (folder / f"{row['id']}.html").read_bytes()
+    article = extract_article(body, row["url"], content_type)
+
+    assert article is not None and article.language == row["lang"]
+    assert "\ufffd" not in article.text and "Ã" not in article.text  # no mojibake
+    text = " ".join(article.text.split())
+    assert all(" ".join(segment.split()) in text for segment in row["with"])
 
 
 def test_utf8_declaration_with_stray_bytes_does_not_fail() -> None:
@@ -289,3 +324,18 @@ def test_the_site_is_not_an_author_beside_a_person() -> None:
     head = stated + '<meta property="og:site_name" content="Harbour Times">'
     article = extract_article(page(ENGLISH, head=head).encode(), "https://news.example.com/pier")
     assert article.authors == ["Ann Jones"]
+
+
+# --- Furniture around the body ---------------------------------------------------------------
+def test_section_label_teasers_share_and_related_lines_are_not_body() -> None:
+    body = (
+        "<main><article><a href='/culture/'>Culture</a><h1>Pier to be rebuilt</h1>"
+        f"<p>{FRENCH[0]}</p><p><a href='/2024/05/autre-article'>La mairie rouvre la piscine du quartier cet été</a></p>"
+        f"<p>{FRENCH[1]}</p><div class='share-bar'><p>Partager sur les réseaux sociaux</p></div>"
+        f"<p>Lire aussi : Le marché de Noël revient place de l'église</p><p>{FRENCH[2]}</p>"
+        "<div class='related-articles'><p>Un autre sujet sur la vie du quartier et ses commerces</p></div>"
+        "</article></main>"
+    )
+    html = f'<html lang="fr"><head><title>Pier to be rebuilt</title></head><body>{body}</body></html>'
+    article = extract_article(html.encode(), "https://news.example.com/2024/05/pier")
+    assert article.text == "\n\n".join(FRENCH)
