@@ -2,9 +2,12 @@
 
 trafilatura finds the main text and the metadata; this module decodes the bytes the way
 the page meant them, trims what news pages put around a body (the repeated headline,
-"Read more" lines), and fills in what trafilatura leaves out: the canonical URL as the
-page states it, and the language of the text itself. It knows nothing of Scrapy, and
-``extract_article`` is a plain top-level function so that a process pool can run it.
+section labels, "Read more" and teaser lines, share, newsletter and related blocks), and
+fills in what trafilatura leaves out: the canonical URL as the page states it, and the
+language of the text itself. Dates are ``archive.dates``'s job (structured data, a hint
+from the crawler, htmldate, the URL), authors ``archive.authors``'s (people only). It
+knows nothing of Scrapy, and ``extract_article`` is a plain top-level function so that a
+process pool can run it.
 """
 
 from __future__ import annotations
