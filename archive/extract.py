@@ -18,6 +18,7 @@ import json
 import re
 import unicodedata
 from collections import Counter, deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
@@ -98,9 +99,9 @@ _FURNITURE_WORDS = (
     "share", "social", "newsletter", "related", "caption", "breadcrumb", "promo", "teaser",
     "recommend", "more-articles", "read-more", "readmore", "see-also", "subscribe",
 )
-_FURNITURE_ELEMENTS = "//nav|//header|//footer|//aside|//*[@role='navigation']|" + "|".join(
-    f"//*[contains(concat(' ', @class), ' {word}') or starts-with(@id, '{word}')]" for word in _FURNITURE_WORDS
-)
+_FURNITURE_TAGS = frozenset(("nav", "header", "footer", "aside"))
+# A class or id token that begins with one of the words ("share-bar", "relatedArticles").
+_FURNITURE_NAME = re.compile(rf"(?:^|\s)(?:{'|'.join(_FURNITURE_WORDS)})", re.IGNORECASE)
 # A furniture element holding more than this share of the body's characters holds the body
 # itself ("entry-content-read-more", <body class="unsubscribed">): its lines stay.
 FURNITURE_MAX_SHARE = 0.5
@@ -345,10 +346,11 @@ def _not_body(
         if same_site and target.path.strip("/") and target.path != page.path:
             teasers.append(link.text_content())
     anywhere += teasers
-    for element in tree.xpath(_FURNITURE_ELEMENTS):
-        if len(element.text_content()) > FURNITURE_MAX_SHARE * len(text):
+    for element in _furniture_elements(tree):
+        content = element.text_content()
+        if len(content) > FURNITURE_MAX_SHARE * len(text):
             continue
-        anywhere.append(element.text_content())
+        anywhere.append(content)
         anywhere.extend(block.text_content() for block in element.iterdescendants(*_BLOCKS))
     teaser_texts = {n for n in map(_normalised, teasers) if len(n) >= TEASER_MIN_CHARS}
     return (
@@ -356,6 +358,21 @@ def _not_body(
         {n for n in map(_normalised, anywhere) if n},
         teaser_texts,
     )
+
+
+def _furniture_elements(tree: HtmlElement) -> Iterator[HtmlElement]:
+    """Navigation and the blocks whose class or id names them furniture (share, related...)."""
+    elements = iter(tree.iter())
+    for element in elements:
+        if not isinstance(element.tag, str):
+            continue  # comments, processing instructions
+        names = f"{element.get('class') or ''} {element.get('id') or ''}"
+        if (
+            element.tag in _FURNITURE_TAGS
+            or element.get("role") == "navigation"
+            or (names.strip() and _FURNITURE_NAME.search(names))
+        ):
+            yield element
 
 
 def _clean_text(text: str, above: set[str], anywhere: set[str], teasers: set[str] = frozenset()) -> str:
