@@ -232,7 +232,7 @@ def report(name: str, pages: list[tuple[dict, bytes]], baselines: bool, dump: li
     for label, found in results.items():
         texts = [item.text for item in found]
         overall, per_language = body_scores(rows, texts)
-        if overall is not None:
+        if overall is not None and label != "htmldate original":  # dates only, no body
             pages_scored = sum(count for _, count in per_language.values())
             print(f"  {label:<22} body F1 (P, R) {scores_text(overall)} on {pages_scored}")
             for lang, (scores, count) in sorted(per_language.items(), key=lambda item: -item[1][1]):
