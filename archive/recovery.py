@@ -379,9 +379,11 @@ def _catalogue_articles(catalogue: Catalogue, warc_dir: Path, source: str, rule:
     from archive.extract import extract_article  # here, not on top: trafilatura is slow to import, every crawl
 
     known = catalogue.known_article_urls(source)
+    name = infos[0].warc_file if infos else ""
     with catalogue.session() as session:
         catalogued = set(session.scalars(select(ArticleVersion.capture_id)
-                                         .where(ArticleVersion.capture_id.in_(captures.values()))))
+                                         .join(Capture, Capture.id == ArticleVersion.capture_id)
+                                         .where(Capture.warc_file == name)))
     index = CaptureIndex(catalogue)
     for info in infos:
         capture_id = captures.get(info.offset)

@@ -132,11 +132,21 @@ def state(path: Path) -> WarcState:
 
 
 def is_owned(path: Path) -> bool:
-    """True while a live writer holds the ``.open`` file (or it is gone: finished meanwhile)."""
-    ownership = Ownership.take(path, wait=False)
-    if ownership is None:
-        return path.exists()
-    ownership.release()
+    """True while a live writer holds the ``.open`` file.
+
+    Asked with a shared lock, which two readers can hold at once: looking does not keep
+    another process from looking.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False  # finished meanwhile
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
     return False
 
 

@@ -229,5 +229,6 @@ def _where(stack: str) -> str:
     """The innermost warcio or SQLAlchemy frame of a py-spy dump, and the newsarchive frame that called it."""
     frames = [re.sub(r" \((.*):\d+\)$", r" (\1)", line.strip()) for line in stack.splitlines()[1:]]
     library = next((f for f in frames if "warcio/" in f or "sqlalchemy/" in f), "?")
-    ours = next((f for f in frames if ("archive/" in f or "crawler/" in f) and "stop_at" not in f), "?")
+    ours = next((f for f in frames if ("archive/" in f or "crawler/" in f) and "stop_at" not in f
+                 and not f.startswith("Catalogue.session ")), "?")  # the method, not its session helper
     return f"`{library.split(' ')[0]}` in `{ours.split(' ')[0]}`"
