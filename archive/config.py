@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,16 @@ MISFIRE_GRACE = 6 * 3600  # seconds a slot may be late (scheduler down) and stil
 MAX_CONCURRENT_CRAWLS = 4  # crawl processes at once; each runs its own pool of extraction workers
 WATCH_INTERVAL = 2.0  # seconds between looks at the sources file and at pending signals
 
+# Crawl-run liveness: a run is alive while its heartbeat is fresh (DESIGN.md, catalogue rules).
+# Every host sharing a catalogue should use the same values.
+HEARTBEAT_INTERVAL = 5.0  # seconds between a crawl's heartbeats, its running figures saved with each:
+#                           one UPDATE of one row, cheap for many workers on one PostgreSQL
+HEARTBEAT_TIMEOUT = 60.0  # seconds without one after which a run is dead (closed `interrupted`): twelve
+#                           missed beats, so a reactor held up for a while (a huge sitemap parsed, a slow
+#                           catalogue transaction, a database failover) is never taken for dead; the price
+#                           is a crashed crawl of another host showing `running` a minute longer (one of
+#                           this host is closed at once: its pid is gone). As the Redis frontier's worker TTL.
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -49,6 +60,23 @@ class Settings:
     sources_file: Path = Path(DEFAULT_SOURCES_FILE)
     warc_max_size: int = WARC_MAX_SIZE
     redis_url: str | None = None  # set: crawl workers share a scrapy-redis frontier
+    # The name this machine's runs carry (crawl_runs.host); NEWSARCHIVE_HOST overrides it where
+    # machines share a host name (containers, cloned VMs): liveness checks tell hosts by it.
+    host: str = field(default_factory=socket.gethostname)
+    heartbeat_interval: float = HEARTBEAT_INTERVAL  # NEWSARCHIVE_HEARTBEAT_INTERVAL
+    heartbeat_timeout: float = HEARTBEAT_TIMEOUT  # NEWSARCHIVE_HEARTBEAT_TIMEOUT
+
+    def __post_init__(self) -> None:
+        if not self.host:
+            raise ConfigError("NEWSARCHIVE_HOST: the host name of crawl runs must not be empty")
+        if self.heartbeat_interval <= 0:
+            raise ConfigError(f"NEWSARCHIVE_HEARTBEAT_INTERVAL: must be a positive number of seconds, "
+                              f"got {self.heartbeat_interval!r}")
+        if self.heartbeat_timeout < 2 * self.heartbeat_interval:
+            raise ConfigError(
+                f"NEWSARCHIVE_HEARTBEAT_TIMEOUT: {self.heartbeat_timeout:g} s is less than two heartbeats "
+                f"({self.heartbeat_interval:g} s apart): live runs would be taken for dead"
+            )
 
     @property
     def warc_dir(self) -> Path:
@@ -72,6 +100,17 @@ class Settings:
         }
         if overrides.get("warc_max_size"):
             values["warc_max_size"] = int(overrides["warc_max_size"])
+        host = overrides.get("host") or env.get("NEWSARCHIVE_HOST")
+        if host:
+            values["host"] = host
+        for key in ("heartbeat_interval", "heartbeat_timeout"):
+            variable = f"NEWSARCHIVE_{key.upper()}"
+            value = overrides.get(key) or env.get(variable)
+            if value:
+                try:
+                    values[key] = float(value)
+                except ValueError:
+                    raise ConfigError(f"{variable}: must be a number of seconds, got {value!r}") from None
         return cls(**values)
 
 

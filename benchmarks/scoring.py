@@ -53,7 +53,13 @@ def _ratio(hit: float, miss: float, other_miss: float) -> float:
 def shingle_scores(pairs: Iterable[tuple[str, str]]) -> Scores:
     """Scores over (ground truth, prediction) pairs, one pair a page."""
     counts = [page_counts(true, pred) for true, pred in pairs]
-    precision = statistics.mean(_ratio(tp, fp, fn) for tp, fp, fn in counts if tp + fp > 0)
-    recall = statistics.mean(_ratio(tp, fn, fp) for tp, fp, fn in counts if tp + fn > 0)
+    # A set where no page has a prediction (or no truth) has no precision (recall) to average.
+    precision = _mean([_ratio(tp, fp, fn) for tp, fp, fn in counts if tp + fp > 0])
+    recall = _mean([_ratio(tp, fn, fp) for tp, fp, fn in counts if tp + fn > 0])
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return Scores(precision, recall, f1)
+
+
+def _mean(values: list[float]) -> float:
+    """The mean, 0.0 for no values."""
+    return statistics.mean(values) if values else 0.0

@@ -7,13 +7,15 @@ No logic lives here: each command turns its options into arguments of a function
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+import textwrap
 from datetime import date
 from pathlib import Path
 
 import click
 
-from archive.catalogue.store import Catalogue
+from archive.catalogue.store import Catalogue, CatalogueError, describe_url, upgrade_catalogue
 from archive.config import (
     CRAWL_STOP_GRACE,
     CRAWL_TIME_LIMIT,
@@ -43,10 +45,9 @@ from archive.query.facets import facet_counts
 from archive.query.runs import list_runs, run_dict
 from cli.formats import FORMATS, write_rows
 
+# The tables fit 80 columns; --format jsonl/json/csv have every field.
 ARTICLE_TABLE = ("id", "published", "source", "language", "title", "duplicate_of")
-# The WARC file names do not fit beside the figures: --format jsonl has them.
-RUN_TABLE = ("id", "source", "status", "started", "finished", "pages", "not_modified", "bytes", "articles_new",
-             "articles_updated", "articles_duplicate", "errors", "error_kinds", "message")
+RUN_TABLE = ("id", "source", "status", "started", "pages", "articles_new", "errors")  # messages below it
 SCHEDULE_TABLE = ("source", "schedule", "next_run", "last_run", "last_status", "last_pages", "last_articles_new",
                   "last_errors")
 
@@ -64,11 +65,36 @@ SCHEDULE_TABLE = ("source", "schedule", "next_run", "last_run", "last_status", "
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path, db_url: str | None, sources_file: Path, redis_url: str | None) -> None:
     """newsarchive: crawl news sites into WARC files and a deduplicated article catalogue."""
-    ctx.obj = Settings(data_dir=data_dir, db_url=db_url, sources_file=sources_file, redis_url=redis_url)
+    ctx.obj = Settings.from_env(data_dir=data_dir, db_url=db_url, sources_file=sources_file, redis_url=redis_url)
 
 
 def _catalogue(settings: Settings) -> Catalogue:
+    """The catalogue for a command that writes it: created or migrated as needed."""
     return Catalogue(settings.database_url)
+
+
+def _reader(settings: Settings, *, warcs: bool = False) -> Catalogue:
+    """The catalogue for a read command: never created, migrated or locked (works on a read-only disk)."""
+    _require_data_dir(settings, warcs=warcs)
+    return Catalogue(settings.database_url, read_only=True)
+
+
+def _require_data_dir(settings: Settings, *, warcs: bool) -> None:
+    """A read command finds the data dir it reads (the WARC files, the SQLite catalogue), never makes one."""
+    if (warcs or settings.db_url is None) and not settings.data_dir.is_dir():
+        raise CatalogueError(f"{settings.data_dir}: no such data dir (give --data-dir DIR; `newsarchive demo` "
+                             "or `newsarchive crawl` makes one)")
+
+
+def _print_runs(rows: list[dict], fmt: str = "table", title: str | None = None) -> None:
+    """Runs as a table, each failed or stopped run's message below it; or in a machine format."""
+    write_rows(rows, fmt, sys.stdout, table_fields=RUN_TABLE, title=title)
+    if fmt == "table":
+        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 200  # as the table's
+        for row in rows:
+            if row.get("message"):
+                click.echo(textwrap.fill(f"run {row['id']} ({row['status']}): {row['message']}", width,
+                                         subsequent_indent="  ", break_long_words=False, break_on_hyphens=False))
 
 
 @cli.command()
@@ -80,9 +106,13 @@ def crawl(settings: Settings, names: tuple[str, ...], progress: bool | None) -> 
     from crawler.run import run_crawl
 
     sources = select_sources(load_sources(settings.sources_file), names)
+    if not sources:
+        raise ConfigError(f"{settings.sources_file}: no sources to crawl: add a [[source]] table (README: Sources)")
     runs = run_crawl(settings, sources, progress=sys.stderr.isatty() if progress is None else progress)
-    rows = [run_dict(run, run.source.name) for run in runs]  # these runs, not whatever ran last
-    write_rows(rows, "table", sys.stdout, table_fields=RUN_TABLE, title="crawl runs")
+    _print_runs([run_dict(run, run.source.name) for run in runs], title="crawl runs")  # these, not the last ones
+    for run in runs:
+        if run.status == "failed" and run.message:
+            click.echo(f"error: crawl of {run.source.name} failed: {run.message}", err=True)
     if len(runs) < len(sources) or any(run.status != "ok" for run in runs):
         sys.exit(1)
 
@@ -151,14 +181,16 @@ def articles(settings: Settings, query: str | None, limit: int, everything: bool
     except QueryError as exc:
         raise click.BadParameter(str(exc), param_hint="--fields") from None
     search = _article_query(query, limit=None if everything else limit, **options)
-    catalogue = _catalogue(settings)
+    catalogue = _reader(settings)
     if everything:
         rows, next_cursor = iter_articles(catalogue, search), None
     else:
         page = search_page(catalogue, search)
         rows, next_cursor = page.articles, page.next_cursor
-    write_rows((project(row, columns) for row in rows), fmt, sys.stdout,
-               table_fields=columns or ARTICLE_TABLE, title=None if everything else f"{len(rows)} articles")
+    shown = write_rows((project(row, columns) for row in rows), fmt, sys.stdout,
+                       table_fields=columns or ARTICLE_TABLE, title=None if everything else f"{len(rows)} articles")
+    if not shown:
+        click.echo("no articles match", err=True)
     if next_cursor:
         click.echo(f"more: add --cursor {next_cursor}", err=True)
 
@@ -170,9 +202,12 @@ def articles(settings: Settings, query: str | None, limit: int, everything: bool
 @click.pass_obj
 def stats(settings: Settings, query: str | None, fmt: str, **options) -> None:  # type: ignore[no-untyped-def]
     """Counts of the (matching) articles per source, language and day."""
-    counts = facet_counts(_catalogue(settings), _article_query(query, limit=None, **options))
+    counts = facet_counts(_reader(settings), _article_query(query, limit=None, **options))
     if fmt == "json":
         click.echo(json.dumps(counts, ensure_ascii=False, indent=2))
+        return
+    if not counts["total"]:
+        click.echo("no articles match", err=True)
         return
     click.echo(f"{counts['total']} articles ({counts['undated']} undated)")
     write_rows(counts["sources"], "table", sys.stdout, table_fields=("value", "count"), title="per source")
@@ -190,8 +225,10 @@ def serve(settings: Settings, host: str, port: int) -> None:
 
     from archive.web.app import create_app
 
+    _require_data_dir(settings, warcs=True)
+    app = create_app(settings)  # opens the catalogue read-only: a bad one stops us here, in one line
     click.echo(f"newsarchive: http://{host}:{port}/  (API: /api/openapi.json)", err=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 @cli.command()
@@ -204,6 +241,7 @@ def replay(settings: Settings, host: str, port: int) -> None:
 
     import uvicorn
 
+    _require_data_dir(settings, warcs=True)
     if importlib.util.find_spec("archive.web.app") is not None:  # the web UI, which mounts replay
         from archive.web.app import create_app
 
@@ -211,7 +249,7 @@ def replay(settings: Settings, host: str, port: int) -> None:
     else:
         from archive.web.replay import create_replay_app
 
-        app = create_replay_app(_catalogue(settings), settings.warc_dir)
+        app = create_replay_app(_reader(settings, warcs=True), settings.warc_dir)
     click.echo(f"newsarchive replay: http://{host}:{port}/web/<timestamp>/<url>  (CDX: /cdx?url=...)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
@@ -230,7 +268,8 @@ def index(settings: Settings, cdxj_file) -> None:  # type: ignore[no-untyped-def
     except (FileNotFoundError, WarcFormatError) as exc:
         raise click.ClickException(str(exc)) from None
     for name in report.unfinished:
-        click.echo(f"unfinished (still written, or left by a crash; not indexed): {name}", err=True)
+        click.echo(f"unfinished, not read and its captures kept: {name} (being written, or left by a crash: "
+                   "`newsarchive verify --repair` recovers it)", err=True)
     if report.stale_kept:
         click.echo(f"{report.stale_kept} captures point at no record but articles refer to them: "
                    "run `newsarchive verify`", err=True)
@@ -249,9 +288,12 @@ def export(settings: Settings, wacz_file: Path, title: str | None) -> None:
     from archive.warc.records import WarcFormatError
 
     try:
-        report = export_wacz(_catalogue(settings), settings.warc_dir, wacz_file, title=title)
+        report = export_wacz(_reader(settings, warcs=True), settings.warc_dir, wacz_file, title=title)
     except (FileNotFoundError, WarcFormatError) as exc:
         raise click.ClickException(str(exc)) from None
+    for name in report.unfinished:
+        click.echo(f"unfinished, not exported: {name} (being written, or left by a crash: "
+                   "`newsarchive verify --repair` recovers it)", err=True)
     click.echo(f"{report.path}: {len(report.warc_files)} WARC files, {report.captures} captures, "
                f"{report.pages} pages, {report.size:,} bytes")
 
@@ -264,7 +306,7 @@ def show(settings: Settings, ref: str, fmt: str) -> None:
     """One article in full, by id or URL, with its versions and captures."""
     from cli.article_view import print_article
 
-    article = get_article(_catalogue(settings), ref)
+    article = get_article(_reader(settings), ref)
     if article is None:
         raise click.ClickException(f"no article with id or URL {ref!r} (try: newsarchive articles)")
     if fmt == "json":
@@ -281,7 +323,10 @@ def show(settings: Settings, ref: str, fmt: str) -> None:
 @click.pass_obj
 def runs(settings: Settings, source: str | None, limit: int, fmt: str) -> None:
     """History of crawl runs, newest first."""
-    write_rows(list_runs(_catalogue(settings), source, limit), fmt, sys.stdout, table_fields=RUN_TABLE)
+    rows = list_runs(_reader(settings), source, limit)
+    _print_runs(rows, fmt)
+    if not rows:
+        click.echo(f"no crawl runs{f' of source {source!r}' if source else ''} yet", err=True)
 
 
 @cli.group()
@@ -319,26 +364,59 @@ def schedule_list(settings: Settings, fmt: str) -> None:
     """Each source's cron, next crawl, last run and its outcome."""
     from scheduler.service import schedule_table
 
-    rows = schedule_table(_catalogue(settings), load_sources(settings.sources_file))
-    write_rows(rows, fmt, sys.stdout, table_fields=SCHEDULE_TABLE)
+    sources = load_sources(settings.sources_file)
+    if not write_rows(schedule_table(_reader(settings), sources), fmt, sys.stdout, table_fields=SCHEDULE_TABLE):
+        click.echo(f"no sources in {settings.sources_file}", err=True)
 
 
 @cli.command()
+@click.option("--repair", is_flag=True,
+              help="First recover unfinished (.open) WARC files a dead crawl left, and what they back.")
 @click.pass_obj
-def verify(settings: Settings) -> None:
+def verify(settings: Settings, repair: bool) -> None:
     """Check every WARC record's digests and every catalogue pointer; exit 1 on damage."""
     from archive.warc.verify import verify_archive
 
-    report = verify_archive(_catalogue(settings), settings.warc_dir,
+    if repair:
+        from archive.warc.recovery import recover_warcs
+
+        sources = load_sources(settings.sources_file) if settings.sources_file.exists() else []
+        for line in recover_warcs(_catalogue(settings), settings.warc_dir, sources).lines():
+            click.echo(line)
+    report = verify_archive(_reader(settings, warcs=True), settings.warc_dir,
                             progress=lambda name: click.echo(f"checking {name}", err=True))
     for problem in report.problems:
         click.echo(f"DAMAGED {problem}")
-    for name in report.unfinished:
-        click.echo(f"unfinished (left by a crash; not checked): {name}")
+    for name in report.being_written:
+        click.echo(f"being written by a live crawl (its captures checked, the file when finished): {name}")
+    for unfinished in report.unfinished:
+        if not unfinished.damaged:
+            click.echo(f"unfinished (left by a crash), recoverable with `newsarchive verify --repair`: "
+                       f"{unfinished.name}: {unfinished.describe()}")
+    if report.captures_past_cut:
+        click.echo(f"{report.captures_past_cut} captures point past the last whole record of an unfinished file: "
+                   "`newsarchive verify --repair` re-points or drops what they back")
     click.echo(f"{report.files} WARC files, {report.records} records, {report.captures} catalogue "
                f"captures: {'ok' if report.ok else f'{len(report.problems)} problems'}")
     if not report.ok:
         sys.exit(1)
+
+
+@cli.group()
+def db() -> None:
+    """The catalogue database: schema upgrades."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(settings: Settings) -> None:
+    """Apply the catalogue's migrations, creating it when new (crawl and schedule run do it too)."""
+    before, after = upgrade_catalogue(settings.database_url)
+    where = describe_url(settings.database_url)
+    if before == after:
+        click.echo(f"{where}: schema already at revision {after}")
+    else:
+        click.echo(f"{where}: schema upgraded from {before or '(none)'} to revision {after}")
 
 
 def _date(value) -> date | None:  # type: ignore[no-untyped-def]
@@ -346,9 +424,9 @@ def _date(value) -> date | None:  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    """Console entry point: configuration errors are one clear line and exit status 2."""
+    """Console entry point: configuration errors and unusable catalogues are one clear line and exit status 2."""
     try:
         cli(standalone_mode=True)
-    except ConfigError as exc:
+    except (ConfigError, CatalogueError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)

@@ -10,13 +10,15 @@ unchanged page carries (a sitemap index's sitemaps, a home page's sections, robo
 fetched again without validators.
 
 Only requests whose ``meta["conditional"]`` is true take part: the spider marks its
-navigation requests; articles and page requisites are fetched in full.
+navigation requests; articles and page requisites are fetched in full. robots.txt, which
+Scrapy's RobotsTxtMiddleware requests, takes part unless marked false.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
@@ -25,7 +27,8 @@ from scrapy.responsetypes import responsetypes
 from scrapy.statscollectors import StatsCollector
 
 from archive.catalogue.store import Catalogue, Validators
-from archive.warc.records import OPEN_SUFFIX, WarcFormatError, read_capture
+from archive.warc.records import WarcFormatError, read_capture
+from archive.warc.files import resolve
 from crawler.context import crawl_context
 
 logger = logging.getLogger(__name__)
@@ -45,7 +48,7 @@ class ConditionalGetMiddleware:
         return cls(context.catalogue, context.settings.warc_dir, crawler.stats)
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
-        if not request.meta.get("conditional"):
+        if not request.meta.get("conditional", urlsplit(request.url).path == "/robots.txt"):
             return
         _drop_validators(request)  # a redirect's or retry's copy carries the first URL's
         previous = self.catalogue.latest_validators(request.url)
@@ -89,10 +92,7 @@ class ConditionalGetMiddleware:
 
     def _warc_path(self, previous: Validators) -> Path | None:
         """The file holding the stored body: finished, or still being written (this very crawl's)."""
-        for name in (previous.warc_file, previous.warc_file + OPEN_SUFFIX):
-            if (self.warc_dir / name).is_file():
-                return self.warc_dir / name
-        return None
+        return resolve(self.warc_dir, previous.warc_file)
 
 
 def _drop_validators(request: Request) -> None:

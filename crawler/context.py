@@ -1,8 +1,9 @@
-"""The per-crawl objects every crawler component shares: catalogue, source and run.
+"""The per-crawl objects every crawler component shares: catalogue, source, run and WARC writer.
 
 Built once per Scrapy crawler, on first use, and kept on the crawler object, so a
-middleware, a pipeline and an extension of one crawl see the same run and database
-without module-level state.
+middleware, a pipeline and an extension of one crawl see the same run, database and WARC
+files without module-level state. The WARC capture middleware writes through ``warc``; the
+run recorder closes it before it records how the run ended (``crawler/run_record.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from scrapy.crawler import Crawler
 
 from archive.catalogue.store import Catalogue
 from archive.config import Settings, Source
+from archive.warc.records import WarcWriter
 
 
 @dataclass
@@ -22,6 +24,7 @@ class CrawlContext:
     catalogue: Catalogue
     source: Source
     run_id: int
+    warc: WarcWriter  # the crawl's WARC files: opened lazily, so a crawl that archived nothing leaves none
 
 
 def newsarchive_settings(crawler: Crawler) -> Settings:
@@ -32,6 +35,9 @@ def newsarchive_settings(crawler: Crawler) -> Settings:
         db_url=s.get("NEWSARCHIVE_DB") or None,
         sources_file=Path(s.get("NEWSARCHIVE_SOURCES")),
         warc_max_size=s.getint("NEWSARCHIVE_WARC_MAX_SIZE"),
+        host=s.get("NEWSARCHIVE_HOST"),
+        heartbeat_interval=s.getfloat("NEWSARCHIVE_HEARTBEAT_INTERVAL"),
+        heartbeat_timeout=s.getfloat("NEWSARCHIVE_HEARTBEAT_TIMEOUT"),
     )
 
 
@@ -42,6 +48,9 @@ def crawl_context(crawler: Crawler) -> CrawlContext:
         settings = newsarchive_settings(crawler)
         catalogue = Catalogue(settings.database_url)
         source = crawler.spider.source
-        context = CrawlContext(settings, catalogue, source, catalogue.start_run(source.name))
+        warc = WarcWriter(settings.warc_dir, prefix=source.name, max_size=settings.warc_max_size,
+                          software=crawler.settings.get("USER_AGENT"), revisit_lookup=catalogue.revisit_target)
+        run_id = catalogue.start_run(source.name, host=settings.host)
+        context = CrawlContext(settings, catalogue, source, run_id, warc)
         crawler.newsarchive_context = context  # type: ignore[attr-defined]
     return context

@@ -2,7 +2,13 @@
 
 The spider vets every URL it requests, but a redirect (``/latest``, ``/go/5``, a short
 link) lands on a URL it never saw: when that is an article already in the catalogue, or
-already fetched in this crawl, the redirected request is dropped.
+already fetched in this crawl, the redirected request is dropped and counted
+(``newsarchive/dropped/redirect_to_known_article``).
+
+The claim a redirected request makes is kept on it (``meta["article_claim"]``, the
+article's key), so its retries, which copy its meta, pass as the same claim instead of
+being taken for a second request of an article already queued. A redirect of such a
+request lands on another URL, whose key differs, and is vetted afresh.
 """
 
 from __future__ import annotations
@@ -10,6 +16,12 @@ from __future__ import annotations
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
+
+
+class KnownArticle(IgnoreRequest):
+    """A redirect to an article this crawl already has or has queued; counted where raised."""
+
+    kind = "redirect_to_known_article"
 
 
 class KnownArticleRedirects:
@@ -22,5 +34,12 @@ class KnownArticleRedirects:
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         news = self.crawler.spider
-        if request.meta.get("redirect_urls") and news.is_article(request.url) and not news.claim_article(request.url):
-            raise IgnoreRequest(f"redirect to an article already archived: {request.url}")
+        if not request.meta.get("redirect_urls") or not news.is_article(request.url):
+            return
+        key = news.article_key(request.url)
+        if request.meta.get("article_claim") == key:  # a retry of this very request
+            return
+        if not news.claim_article(request.url):
+            self.crawler.stats.inc_value(f"newsarchive/dropped/{KnownArticle.kind}")
+            raise KnownArticle(f"redirect to an article already archived or queued: {request.url}")
+        request.meta["article_claim"] = key

@@ -7,6 +7,7 @@ process: a second crawl needs a new process.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -15,8 +16,9 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings as ScrapySettings
 
 from archive.catalogue.store import Catalogue
-from archive.config import Settings, Source
+from archive.config import ConfigError, Settings, Source, load_sources
 from archive.catalogue.models import CrawlRun
+from archive.warc.recovery import recover_warcs
 from crawler.frontier import frontier_settings
 from crawler.progress import CrawlProgress
 from crawler.spiders.news import NewsSpider
@@ -31,17 +33,29 @@ def scrapy_settings(settings: Settings, overrides: dict[str, Any] | None = None)
         "NEWSARCHIVE_DB": settings.db_url,
         "NEWSARCHIVE_SOURCES": str(settings.sources_file),
         "NEWSARCHIVE_WARC_MAX_SIZE": settings.warc_max_size,
+        "NEWSARCHIVE_HOST": settings.host,
+        "NEWSARCHIVE_HEARTBEAT_INTERVAL": settings.heartbeat_interval,
+        "NEWSARCHIVE_HEARTBEAT_TIMEOUT": settings.heartbeat_timeout,
     }, priority="cmdline")
     scrapy.update(frontier_settings(settings.redis_url), priority="cmdline")
     scrapy.update(overrides or {}, priority="cmdline")
     return scrapy
 
 
+def _rules_for_recovery(settings: Settings, sources: list[Source]) -> list[Source]:
+    """The crawled sources, and the sources file's others: a dead crawl's file may be of any source."""
+    rules = {source.name: source for source in sources}
+    if settings.sources_file.exists():
+        with contextlib.suppress(ConfigError):  # changed or broken since: the crawled sources are enough
+            rules = {source.name: source for source in load_sources(settings.sources_file)} | rules
+    return list(rules.values())
+
+
 def run_crawl(settings: Settings, sources: list[Source], *, progress: bool = False,
               overrides: dict[str, Any] | None = None) -> list[CrawlRun]:
     """Crawl ``sources`` to completion; the finished run of each, in order."""
     catalogue = Catalogue(settings.database_url)  # migrate once, before crawlers open it
-    catalogue.mark_dead_runs()
+    catalogue.mark_dead_runs(settings.host, settings.heartbeat_timeout)  # crashed crawls, of any host
     extra = dict(overrides or {})
     # Scrapy's full log goes to a file under the data dir; the terminal gets the
     # progress table and the summary.
@@ -49,7 +63,8 @@ def run_crawl(settings: Settings, sources: list[Source], *, progress: bool = Fal
     log_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     extra.setdefault("LOG_FILE", str(log_dir / f"crawl-{stamp}-{os.getpid()}.log"))
-    process = CrawlerProcess(scrapy_settings(settings, extra))
+    process = CrawlerProcess(scrapy_settings(settings, extra))  # logging to LOG_FILE from here on
+    recover_warcs(catalogue, settings.warc_dir, _rules_for_recovery(settings, sources))  # before any writer
     crawlers = []
     for source in sources:
         crawler = process.create_crawler(NewsSpider)

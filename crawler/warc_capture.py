@@ -5,20 +5,42 @@ feeds, sitemaps, redirects, retries, error statuses and page requisites, each as
 server sent it: body still content-encoded, before Scrapy decompresses it. Each
 exchange is also indexed in the catalogue's captures table, and the capture is put on
 ``request.meta["capture"]`` for the spider and pipelines.
+
+It writes through the crawl's WARC writer (``CrawlContext.warc``); the run recorder
+finishes the file when the spider closes, before it records the run. Archiving that fails
+(a full disk or quota, under the WARC files or the catalogue; a read-only or vanished file
+system) stops the crawl at once: what cannot be archived is not worth fetching. The writer
+has cut its file back to the last whole exchange; no new request is sent, responses to
+those already handed to the downloader are dropped unarchived (``IgnoreRequest``), and the
+run is recorded ``failed`` with a message naming the condition and the file.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
+from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from scrapy import Request, Spider, signals
+from scrapy import Request, Spider
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.defer import deferred_from_coro
+from sqlalchemy.exc import DBAPIError
 
-from archive.catalogue.store import Catalogue
-from archive.warc.records import WarcWriter
+from archive.catalogue.store import Catalogue, is_disk_full
+from archive.warc.records import CaptureInfo, WarcWriter
 from crawler.context import crawl_context
+from crawler.run_record import FAILURE
+
+logger = logging.getLogger(__name__)
+
+CLOSE_REASON = "archive-write-failed"  # the spider's close reason when archiving fails
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+from crawler.size_limit import is_truncated
 
 
 def _header_pairs(headers) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -31,31 +53,58 @@ def _header_pairs(headers) -> list[tuple[str, str]]:  # type: ignore[no-untyped-
 
 
 class WarcCaptureMiddleware:
-    def __init__(self, writer: WarcWriter, catalogue: Catalogue, run_id: int, stats: StatsCollector) -> None:
+    def __init__(self, writer: WarcWriter, catalogue: Catalogue, run_id: int, stats: StatsCollector,
+                 stop_crawl: Callable[[str], object]) -> None:
         self.writer = writer
         self.catalogue = catalogue
         self.run_id = run_id
         self.stats = stats
+        self.stop_crawl = stop_crawl  # called once, with the close reason, when archiving fails
+        self.failure: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
         context = crawl_context(crawler)
-        writer = WarcWriter(
-            context.settings.warc_dir,
-            prefix=context.source.name,
-            max_size=context.settings.warc_max_size,
-            software=crawler.settings.get("USER_AGENT"),
-            revisit_lookup=context.catalogue.revisit_target,
-        )
-        middleware = cls(writer, context.catalogue, context.run_id, crawler.stats)
-        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
-        return middleware
+
+        def stop_crawl(reason: str) -> object:
+            assert crawler.engine is not None
+            return deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
+
+        return cls(context.warc, context.catalogue, context.run_id, crawler.stats, stop_crawl)
 
     def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
+        if self.failure:
+            raise IgnoreRequest(f"not archived, the crawl is stopping: {self.failure}")
+        try:
+            info = self._write(request, response)
+        except OSError as exc:
+            self._stop(_warc_failure(exc))
+            raise IgnoreRequest(f"not archived: {self.failure}") from exc
+        try:
+            capture_id = self.catalogue.add_capture(
+                self.run_id, info,
+                etag=_text(response.headers.get("ETag")),
+                last_modified=_text(response.headers.get("Last-Modified")),
+            )
+        except DBAPIError as exc:
+            if not is_disk_full(exc):
+                raise
+            self._stop(f"disk full writing the catalogue {self.catalogue.location}: crawl stopped, its WARC "
+                       "files kept whole; free space, then crawl again")
+            raise IgnoreRequest(f"not catalogued: {self.failure}") from exc
+        request.meta["capture"] = {"id": capture_id, "warc_file": info.warc_file,
+                                   "offset": info.offset, "timestamp": info.timestamp}
+        self.stats.inc_value("newsarchive/responses")
+        self.stats.inc_value("newsarchive/bytes", len(response.body))
+        self.stats.inc_value(f"newsarchive/warc_records/{info.record_type}")
+        self.stats.set_value("newsarchive/warc_files", self.writer.files)
+        return response
+
+    def _write(self, request: Request, response: Response) -> CaptureInfo:
         request_headers = _header_pairs(request.headers)
         if not any(name.lower() == "host" for name, _ in request_headers):
             request_headers.insert(0, ("Host", urlsplit(request.url).netloc))
-        info = self.writer.write_exchange(
+        return self.writer.write_exchange(
             url=request.url,
             method=request.method,
             request_headers=request_headers,
@@ -66,23 +115,25 @@ class WarcCaptureMiddleware:
             response_headers=_header_pairs(response.headers),
             payload=response.body,
             ip=str(response.ip_address) if response.ip_address else None,
+            truncated="length" if is_truncated(response) else None,
         )
-        capture_id = self.catalogue.add_capture(
-            self.run_id, info,
-            etag=_text(response.headers.get("ETag")),
-            last_modified=_text(response.headers.get("Last-Modified")),
-        )
-        request.meta["capture"] = {"id": capture_id, "warc_file": info.warc_file,
-                                   "offset": info.offset, "timestamp": info.timestamp}
-        self.stats.inc_value("newsarchive/responses")
-        self.stats.inc_value("newsarchive/bytes", len(response.body))
-        self.stats.inc_value(f"newsarchive/warc_records/{info.record_type}")
-        self.stats.set_value("newsarchive/warc_files", self.writer.files)
-        return response
 
-    def spider_closed(self) -> None:
-        self.writer.close()
-        self.stats.set_value("newsarchive/warc_files", self.writer.files)
+    def _stop(self, failure: str) -> None:
+        """Archiving failed: say why, once, and close the spider."""
+        self.failure = failure
+        self.stats.set_value(FAILURE, failure)
+        logger.error("%s", failure)
+        self.stop_crawl(CLOSE_REASON)
+
+
+def _warc_failure(error: OSError) -> str:
+    """What a failed WARC write means for the crawl, naming the file (the writer sets ``filename``)."""
+    path = Path(error.filename).absolute() if error.filename else None
+    where = f" {path}" if path else ""
+    if error.errno in _FULL:
+        return (f"disk full writing{where} ({error.strerror}): crawl stopped, every record before kept whole; "
+                f"free space{f' in {path.parent}' if path else ''}, then crawl again")
+    return f"cannot write WARC file{where} ({error.strerror or error}): crawl stopped"
 
 
 def _text(value: bytes | None) -> str | None:

@@ -8,13 +8,17 @@ processes and watches them:
 - past the time limit, or when the scheduler stops, the crawl gets SIGTERM: Scrapy stops
   gracefully, closes its WARC file and records the run ``interrupted``; still alive after
   the grace period, the process and its extraction workers (its own process group) get
-  SIGKILL, and its WARC file stays ``*.warc.gz.open``, never a finished name;
-- when the process is gone, the run record is made to tell what happened: a hung crawl
-  (time limit) is ``failed``, one stopped with the scheduler or killed by a signal
-  ``interrupted``, one that crashed ``failed``, with a ``message`` saying so; a killed
-  crawl's figures are counted from what it archived and catalogued (it saves them only
-  every few seconds), its WARC files listed as they are on disk; a process that died
-  before opening its run still gets one, so every slot that ran shows in ``newsarchive runs``.
+  SIGKILL, and its WARC file stays ``*.warc.gz.open``, never a finished name, until the
+  next crawl recovers it (``archive/recovery.py``);
+- when the process is gone, the run record is made to tell what happened, at once: the
+  supervisor saw the process end, so it does not wait for the run's heartbeat to go stale.
+  The run is found by this host's name and the process's pid, never by the pid alone, as
+  hosts sharing a catalogue reuse each other's pids. A hung crawl (time limit) is
+  ``failed``, one stopped with the scheduler or killed by a signal ``interrupted``, one
+  that crashed ``failed``, with a ``message`` saying so; a killed crawl's figures are
+  counted from what it archived and catalogued (it saves them only with each heartbeat),
+  its WARC files listed as they are on disk; a process that died before opening its run
+  still gets one, so every slot that ran shows in ``newsarchive runs``.
 
 Each crawl logs one ``event=crawl-start`` and one ``event=crawl-end`` line (logfmt), for
 systemd's journal; Scrapy's own log goes to ``DATA_DIR/logs/<source>-<time>.log``.
@@ -43,7 +47,7 @@ from apscheduler.job import Job
 from archive.catalogue.store import Catalogue, utcnow
 from archive.config import SchedulerSettings, Settings, Source
 from archive.query.runs import run_dict
-from archive.warc.records import OPEN_SUFFIX
+from archive.warc.files import finished_name, open_files, resolve
 
 logger = logging.getLogger("newsarchive.scheduler")
 
@@ -91,9 +95,11 @@ class CrawlExecutor(BaseExecutor):
     The job's kwargs carry ``settings`` and ``source``; the executor adds ``log_file``.
     """
 
-    def __init__(self, catalogue: Catalogue, options: SchedulerSettings, log_dir: Path, warc_dir: Path) -> None:
+    def __init__(self, catalogue: Catalogue, options: SchedulerSettings, log_dir: Path, warc_dir: Path,
+                 host: str) -> None:
         super().__init__()
         self.catalogue = catalogue
+        self.host = host  # Settings.host: the name this machine's crawl processes record their runs under
         self.time_limit = options.crawl_time_limit
         self.stop_grace = options.stop_grace
         self.log_dir = Path(log_dir)
@@ -171,10 +177,10 @@ class CrawlExecutor(BaseExecutor):
     def _record(self, source: str, process: multiprocessing.process.BaseProcess, started: datetime,
                 stopped_for: str | None) -> dict[str, Any]:
         """Make the run record tell how the process ended; the record as `newsarchive runs` shows it."""
-        run = self.catalogue.find_run(source, process.pid, started)
+        run = self.catalogue.find_run(source, self.host, process.pid, started)
         status, message = self._verdict(stopped_for, process.exitcode)
         if run is None:  # died before opening its run: the slot still shows
-            run_id = self.catalogue.start_run(source)
+            run_id = self.catalogue.start_run(source, host=self.host)
             self.catalogue.finish_run(run_id, status or "failed", started=started, pid=process.pid,
                                       message=message or "the crawl process recorded no run")
         elif run.status == "running":  # killed or crashed: figures as far as it got
@@ -208,9 +214,12 @@ class CrawlExecutor(BaseExecutor):
 
         The run record is saved every few seconds, so a file opened since is found by its name.
         """
-        files = [name if (self.warc_dir / name).exists() else name + OPEN_SUFFIX for name in recorded or []]
+        files = []
+        for name in recorded or []:
+            path = resolve(self.warc_dir, finished_name(name))
+            files.append(path.name if path else name)
         cutoff = since.replace(tzinfo=UTC).timestamp()
-        for path in sorted(self.warc_dir.glob(f"{source}-*{OPEN_SUFFIX}")):
+        for path in open_files(self.warc_dir, source):  # this source's only: not news-fr's for news
             if path.name not in files and path.stat().st_mtime >= cutoff:
                 files.append(path.name)
         return files

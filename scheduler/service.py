@@ -82,7 +82,8 @@ class SchedulerService:
         self.settings = settings
         self.catalogue = catalogue
         self.options = options
-        self.crawls = CrawlExecutor(catalogue, options, settings.data_dir / "logs", settings.warc_dir)
+        self.crawls = CrawlExecutor(catalogue, options, settings.data_dir / "logs", settings.warc_dir,
+                                    settings.host)
         self.scheduler = BlockingScheduler(
             jobstores={CRAWLS: crawl_job_store(catalogue), INTERNAL: MemoryJobStore()},
             executors={CRAWLS: self.crawls, INTERNAL: ThreadPoolExecutor(1)},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,15 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "NEWSARCHIVE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("NEWSARCHIVE_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+def fresh_shell_env() -> dict[str, str]:
+    """The environment of a new terminal: this test run's virtual environment neither active nor on PATH."""
+    venv_bin = str(Path(sys.prefix) / "bin")
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")
+           and not k.startswith("NEWSARCHIVE_")}
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p and p != venv_bin)
+    return env
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,10 @@ so its text is unchanged). ``fetch`` is the plain HTTP request the tests of loca
 
 from __future__ import annotations
 
+import base64
 import html
 import json
+import random
 import re
 import urllib.error
 import urllib.request
@@ -185,6 +187,83 @@ def build_fixture_site(root: Path, datasets_dir: Path, n_articles: int = 12) -> 
     )
     write_file(root, "/", _home_page(site, in_sections[:3]))
     return site
+
+
+SCRIPTS_AND_STYLES = re.compile(
+    rb"<(script|style|noscript)\b(?![^>]*application/ld\+json)[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_PARAGRAPH = re.compile(rb"<p\b[^>]*>(.*?)</p\s*>", re.IGNORECASE | re.DOTALL)
+COPIES_PATTERN = r"/news/2019/\d+/"
+PHOTO_EVERY = 4  # copies with an inline photo
+PHOTO_BYTES = 48_000  # random, so incompressible: some 64 kB of base64 in the page
+
+
+@dataclass(frozen=True)
+class CopiesSite:
+    """A site of many distinct articles made from a few real pages (see :func:`build_copies_site`)."""
+
+    root: Path
+    article_paths: list[str]  # each page's own URL path, which its canonical link names
+
+    def sources_toml(self, base_url: str, name: str = "copies-news") -> str:
+        return (
+            "[[source]]\n"
+            f'name = "{name}"\n'
+            f'start_urls = ["{base_url}/"]\n'
+            f'feeds = ["{base_url}{FEED_PATH}"]\n'
+            f"allow = ['{COPIES_PATTERN}']\n"
+            'language = "en"\n'
+            "max_pages = 5000\n"
+            "concurrency = 8\n"
+            "delay = 0\n"
+        )
+
+
+def build_copies_site(root: Path, datasets_dir: Path, n_articles: int = 300, n_originals: int = 30) -> CopiesSite:
+    """Build a site of ``n_articles`` pages, copies of the ``n_originals`` smallest pages of ``articles-dev``.
+
+    Every copy is its own article: its own URL, its canonical link naming it, its title and
+    its longest paragraph (the article's, in a news page) marked with its number, so no two
+    have the same text; every fourth has a photo inlined as a ``data:`` URL, as some CMSs
+    do, which makes its WARC record large (zlib then writes it out in pieces). Scripts and
+    styles are left out (the crawler runs none, and trafilatura is then two to three times
+    faster); the rest of each page is as stored. Section pages list every article, 50 a
+    page; the feed has the newest 50 and the sitemap (named in robots.txt) all of them.
+    """
+    dataset = datasets_dir / "articles-dev"
+    stripped = {path: SCRIPTS_AND_STYLES.sub(b"", path.read_bytes()) for path in dataset.glob("*.html")}
+    originals = sorted(sorted(stripped, key=lambda path: (len(stripped[path]), path.name))[:n_originals])
+    paths, entries = [], []
+    for n in range(n_articles):
+        original = originals[n % len(originals)]
+        page = stripped[original]
+        path = f"/news/2019/{n}/{original.stem[:12]}-{n // len(originals)}.html"
+        title = f"{_title(page) or original.stem} (no. {n})"
+        page = _TITLE.sub(f"<title>{html.escape(title)}</title>".encode(), page, count=1)
+        longest = max(_PARAGRAPH.finditer(page), key=lambda m: len(m.group(1)), default=None)
+        if longest is not None:
+            at = longest.start(1) + len(longest.group(1))
+            page = page[:at] + f" Copy number {n}.".encode() + page[at:]
+        if n % PHOTO_EVERY == 0:
+            page = _with_inline_photo(page, n)
+        write_file(root, path, _with_canonical(page, BASE + path))
+        paths.append(path)
+        entries.append(Listed(path, title, NEWEST - timedelta(hours=n)))
+    sections = write_listing(root, "/news/", "All news", entries, 50)
+    write_rss(root, FEED_PATH, "Copies News", entries[:50])
+    write_sitemap(root, SITEMAP_PATH, ["/", *sections, *paths])
+    write_robots(root, [], SITEMAP_PATH)
+    write_file(root, "/", html_page("Copies News", f'<h1>Copies News</h1>\n<p><a href="{sections[0]}">All news</a></p>'))
+    return CopiesSite(root, paths)
+
+
+def _with_inline_photo(page: bytes, seed: int) -> bytes:
+    """The page with a JPEG-sized ``data:`` image right after ``<body>``."""
+    rng = random.Random(seed)
+    photo = base64.b64encode(b"\xff\xd8\xff\xe0" + rng.randbytes(PHOTO_BYTES))
+    tag = b'<img alt="" width="640" height="360" src="data:image/jpeg;base64,' + photo + b'">'
+    match = re.search(rb"<body\b[^>]*>", page, re.IGNORECASE)
+    at = match.end() if match else 0
+    return page[:at] + tag + page[at:]
 
 
 def fetch(url: str, method: str = "GET", **headers: str) -> tuple[int, dict[str, str], bytes]:

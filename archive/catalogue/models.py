@@ -47,7 +47,11 @@ class CrawlRun(Base):
     status: Mapped[str] = mapped_column(String(20), default="running")  # running ok failed interrupted
     started: Mapped[datetime] = mapped_column(DateTime, index=True)
     finished: Mapped[datetime | None] = mapped_column(DateTime)
-    pid: Mapped[int | None] = mapped_column(Integer)  # lets a later run tell a dead "running" run
+    # Liveness of a running run: the crawl writes ``heartbeat`` every few seconds; a run whose
+    # heartbeat is older than the timeout is dead, and so is one of this host whose pid is gone.
+    host: Mapped[str | None] = mapped_column(String(255))  # Settings.host of the crawl process
+    pid: Mapped[int | None] = mapped_column(Integer)  # on ``host``
+    heartbeat: Mapped[datetime | None] = mapped_column(DateTime)  # the database's clock where it has one
     pages: Mapped[int] = mapped_column(Integer, default=0)
     not_modified: Mapped[int] = mapped_column(Integer, default=0)  # 304s to conditional GETs
     bytes: Mapped[int] = mapped_column(BigInteger, default=0)

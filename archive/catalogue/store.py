@@ -1,9 +1,10 @@
 """The deduplicated article catalogue: sources, crawl runs, captures and articles.
 
 One ``Catalogue`` per process, built from a SQLAlchemy URL (SQLite by default,
-PostgreSQL at scale). Opening it brings the schema to the newest Alembic revision.
-Writers are the crawl (captures, articles, run figures); readers are the query layer,
-replay and the CLI.
+PostgreSQL at scale). Writers are the crawl (captures, articles, run figures): opening it
+for them brings the schema to the newest Alembic revision. Readers (the query layer,
+replay, the CLI's read commands) open it ``read_only``: nothing is created, migrated,
+locked or written, so an archive on a read-only file system can be searched and replayed.
 """
 
 from __future__ import annotations
@@ -11,17 +12,22 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote, unquote
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, func, or_, select, update
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import ColumnElement, create_engine, event, func, or_, select, update
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import DatabaseError, IntegrityError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from archive.catalogue.dedup import (
@@ -31,10 +37,12 @@ from archive.catalogue.dedup import (
     is_near_duplicate,
     simhash_bands,
 )
-from archive.extract.article import Extracted
 from archive.catalogue.models import Article, ArticleUrl, ArticleVersion, Capture, CrawlRun, SourceRow
 from archive.urls import article_url_key, normalise_url, surt
 from archive.warc.records import CaptureInfo
+
+if TYPE_CHECKING:  # only a type here: read commands need not import trafilatura
+    from archive.extract.article import Extracted
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -46,6 +54,17 @@ def utcnow() -> datetime:
 
 def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether a database error says the catalogue's disk (or quota) is full.
+
+    SQLite's SQLITE_FULL, PostgreSQL's ``disk_full`` (SQLSTATE 53100); ``error`` may be
+    SQLAlchemy's wrapper or the driver's own exception.
+    """
+    original = getattr(error, "orig", None) or error
+    return (getattr(original, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            or getattr(original, "sqlstate", None) == "53100")
 
 
 @dataclass(frozen=True)
@@ -67,8 +86,17 @@ class ArticleOutcome:
     duplicate_of: int | None = None
 
 
-def create_catalogue_engine(url: str) -> Engine:
-    """An engine with SQLite tuned for one writer and concurrent readers (WAL)."""
+class CatalogueError(Exception):
+    """A catalogue that a reader cannot use: missing, unreadable, or not at this code's schema."""
+
+
+def create_catalogue_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine with SQLite tuned for one writer and concurrent readers (WAL).
+
+    ``read_only``: an engine that creates and writes nothing (see ``_read_only_engine``).
+    """
+    if read_only:
+        return _read_only_engine(url)
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url)
@@ -84,6 +112,98 @@ def create_catalogue_engine(url: str) -> Engine:
             cursor.close()
 
     return engine
+
+
+def _read_only_engine(url: str) -> Engine:
+    """An engine on an existing catalogue that writes nothing, not even on a read-only file system.
+
+    SQLite: the file must exist (a reader never creates one) and every connection is
+    ``query_only``. PostgreSQL: every transaction is read-only.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(url, connect_args={"options": "-c default_transaction_read_only=on"})
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url)
+    path = Path(parsed.database or "")
+    if not parsed.database or parsed.database == ":memory:" or not path.is_file():
+        raise CatalogueError(f"{path}: no catalogue there yet (`newsarchive crawl` or `newsarchive db upgrade` "
+                             "makes one; --data-dir or --db names another)")
+    engine = create_engine(URL.create("sqlite", database=f"file:{quote(str(path.resolve()))}",
+                                      query={**_sqlite_read_mode(path), "uri": "true"}))
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA query_only=ON")  # a reader's bug cannot write the archive
+        cursor.execute("PRAGMA busy_timeout=30000")  # a crawl's checkpoint makes us wait, not fail
+        cursor.close()
+
+    return engine
+
+
+def _sqlite_read_mode(path: Path) -> dict[str, str]:
+    """How to open a WAL-mode SQLite file for reading, as the file system allows.
+
+    A WAL reader needs the ``-shm`` index. In a writable directory: an ordinary read-write
+    connection (``query_only``), which removes ``-wal`` and ``-shm`` again on close (a
+    ``mode=ro`` one would leave them behind). In a read-only one, ``mode=ro`` works while a
+    writer elsewhere keeps those files; otherwise, with no ``-shm`` and no way to create it,
+    only ``immutable=1``: nobody can be writing through a read-only file system, so the file
+    is read as it is.
+    """
+    if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+        return {"mode": "rw"}  # rw, not rwc: never creates a file
+    try:
+        connection = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.OperationalError:
+        return {"immutable": "1"}
+    return {"mode": "ro"}
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The Alembic revision the database is at; None when it has no catalogue schema."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def check_schema(engine: Engine) -> None:
+    """Raise CatalogueError unless the database is at this code's newest revision (readers never migrate)."""
+    where = describe_url(engine.url)
+    script = ScriptDirectory.from_config(_alembic_config())
+    try:
+        current = schema_revision(engine)
+    except DatabaseError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise CatalogueError(f"{where}: cannot be read: {reason}") from None
+    head = script.get_current_head()
+    if current == head:
+        return
+    if current is None:
+        raise CatalogueError(f"{where}: no catalogue schema yet: run `newsarchive db upgrade`")
+    if current not in {revision.revision for revision in script.walk_revisions()}:
+        raise CatalogueError(f"{where}: schema revision {current} is newer than this newsarchive knows: "
+                             "upgrade newsarchive")
+    raise CatalogueError(f"{where}: schema revision {current} is older than this newsarchive's ({head}): "
+                         "run `newsarchive db upgrade`")
+
+
+def describe_url(url: str | URL) -> str:
+    """A catalogue as a user named it: the SQLite file, or the URL without its password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        return unquote(parsed.database.removeprefix("file:")) if parsed.query.get("uri") else parsed.database
+    return parsed.render_as_string(hide_password=True)
 
 
 MIGRATION_LOCK_ID = 0x6E657773  # PostgreSQL advisory lock key ("news"): one migrator at a time
@@ -111,20 +231,36 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
 def upgrade_schema(engine: Engine) -> None:
     """Bring the database to the newest Alembic revision (idempotent, safe to race)."""
     logging.getLogger("alembic").setLevel(logging.WARNING)  # no banner on every open
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config = _alembic_config()
     with _migration_lock(engine), engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
 
-class Catalogue:
-    """Entry point to the catalogue for crawls, queries and tools."""
+def upgrade_catalogue(url: str) -> tuple[str | None, str | None]:
+    """Create or upgrade the catalogue at ``url`` (`newsarchive db upgrade`): its revision before and after."""
+    engine = create_catalogue_engine(url)
+    try:
+        before = schema_revision(engine)
+        upgrade_schema(engine)
+        return before, schema_revision(engine)
+    finally:
+        engine.dispose()
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+
+class Catalogue:
+    """Entry point to the catalogue for crawls, queries and tools.
+
+    ``read_only``: for readers; the catalogue must exist at this code's schema (else
+    CatalogueError, saying what to do) and is neither migrated nor written.
+    """
+
+    def __init__(self, url: str, *, migrate: bool = True, read_only: bool = False) -> None:
         self.url = url
-        self.engine = create_catalogue_engine(url)
-        if migrate:
+        self.engine = create_catalogue_engine(url, read_only=read_only)
+        if read_only:
+            check_schema(self.engine)
+        elif migrate:
             upgrade_schema(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._source_ids: dict[str, int] = {}  # sources are never renamed or deleted
@@ -137,6 +273,13 @@ class Catalogue:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @property
+    def location(self) -> str:
+        """Where the catalogue is, for messages: the SQLite file, or the URL without its password."""
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database:
+            return self.engine.url.database
+        return self.engine.url.render_as_string(hide_password=True)
 
     # --- sources and runs --------------------------------------------------------------
     def source_id(self, name: str) -> int:
@@ -160,15 +303,28 @@ class Catalogue:
         except IntegrityError:  # another worker created it first
             return self._find_or_create_source(name)
 
-    def start_run(self, source: str) -> int:
-        """Record a crawl run as running, owned by this process."""
+    def start_run(self, source: str, *, host: str) -> int:
+        """Record a crawl run as running, owned by this process on ``host``, with its first heartbeat."""
         source_id = self.source_id(source)
         with self.session() as session:
-            run = CrawlRun(source_id=source_id, status="running", started=utcnow(), pid=os.getpid(),
-                           error_kinds={}, warc_files=[])
+            run = CrawlRun(source_id=source_id, status="running", started=utcnow(), host=host, pid=os.getpid(),
+                           heartbeat=self._now(), error_kinds={}, warc_files=[])
             session.add(run)
             session.flush()
             return run.id
+
+    def beat(self, run_id: int, **figures: object) -> bool:
+        """A running run's heartbeat, with its figures so far; False when the run is no longer running.
+
+        False means another process took the run for dead (no heartbeat within the timeout)
+        and closed it: its record no longer follows the crawl.
+        """
+        with self.session() as session:
+            result = session.execute(
+                update(CrawlRun).where(CrawlRun.id == run_id, CrawlRun.status == "running")
+                .values(heartbeat=self._now(), **figures)
+            )
+            return result.rowcount == 1
 
     def update_run(self, run_id: int, **figures: object) -> None:
         """Set figures (pages, bytes, errors, warc_files...) of a run."""
@@ -184,12 +340,13 @@ class Catalogue:
         with self.session() as session:
             return session.get(CrawlRun, run_id, options=[joinedload(CrawlRun.source)])
 
-    def find_run(self, source: str, pid: int, since: datetime) -> CrawlRun | None:
-        """The run a crawl process started (its pid, not before ``since``): how a supervisor finds it."""
+    def find_run(self, source: str, host: str, pid: int, since: datetime) -> CrawlRun | None:
+        """The run a crawl process started (host and pid, not before ``since``): how a supervisor finds it."""
         with self.session() as session:
             return session.scalar(
                 select(CrawlRun).join(SourceRow, SourceRow.id == CrawlRun.source_id)
-                .where(SourceRow.name == source, CrawlRun.pid == pid, CrawlRun.started >= _naive_utc(since))
+                .where(SourceRow.name == source, CrawlRun.host == host, CrawlRun.pid == pid,
+                       CrawlRun.started >= _naive_utc(since))
                 .order_by(CrawlRun.id.desc()).limit(1)
             )
 
@@ -218,14 +375,61 @@ class Catalogue:
             "articles_duplicate": sum(1 for version, original in versions if version == 1 and original is not None),
         }
 
-    def mark_dead_runs(self, status: str = "interrupted") -> int:
-        """Runs left 'running' by a process that no longer exists are closed as ``status``."""
+    def mark_dead_runs(self, host: str, timeout: float, status: str = "interrupted") -> list[int]:
+        """Close as ``status`` the runs left ``running`` by crawl processes that are gone; their ids.
+
+        A run is dead when its heartbeat is older than ``timeout`` seconds, whichever host
+        ran it, or at once when it ran on ``host`` (this machine) and its pid is gone (a pid
+        reused since only delays that to the timeout). A fresh run of another host is never
+        touched: its pid means nothing here. A dead
+        run's figures are recounted from its captures (it saved them only every few
+        seconds), ``finished`` is its last heartbeat and ``message`` says why it was closed.
+        """
+        now = self.clock()
+        closed = []
         with self.session() as session:
-            runs = session.scalars(select(CrawlRun).where(CrawlRun.status == "running")).all()
-            dead = [run for run in runs if run.pid is None or not _pid_alive(run.pid)]
-            for run in dead:
-                run.status, run.finished = status, run.finished or utcnow()
-            return len(dead)
+            runs = session.execute(
+                select(CrawlRun.id, CrawlRun.host, CrawlRun.pid, CrawlRun.heartbeat, CrawlRun.started)
+                .where(CrawlRun.status == "running")
+            ).all()
+        for run_id, run_host, pid, heartbeat, started in runs:
+            last_sign = heartbeat or started
+            since = f"no heartbeat since {last_sign:%Y-%m-%d %H:%M:%S} UTC from host {run_host or '(unknown)'}"
+            if run_host == host and pid is not None and not _pid_alive(pid):
+                message = f"{since}: its crawl process ({pid}) is gone"
+            elif (now - last_sign).total_seconds() > timeout:
+                message = f"{since} (timeout {timeout:g} s): its crawl process is gone"
+            else:
+                continue
+            figures = self.recount_run(run_id)
+            # Only if it did not beat meanwhile: a crawl held up past the timeout may be back.
+            unchanged = CrawlRun.heartbeat.is_(None) if heartbeat is None else CrawlRun.heartbeat == heartbeat
+            with self.session() as session:
+                result = session.execute(
+                    update(CrawlRun).where(CrawlRun.id == run_id, CrawlRun.status == "running", unchanged)
+                    .values(status=status, finished=last_sign, message=message, **figures)
+                )
+            if result.rowcount == 1:
+                closed.append(run_id)
+        return closed
+
+    def clock(self) -> datetime:
+        """Now, naive UTC, by the clock heartbeats are written with (see ``_now``)."""
+        now = self._now()
+        if isinstance(now, datetime):
+            return now
+        with self.session() as session:
+            return session.scalar(select(now))
+
+    def _now(self) -> datetime | ColumnElement[datetime]:
+        """Now for a heartbeat: PostgreSQL's own clock, the one clock of every host sharing it.
+
+        So a host whose clock is off can neither take the live runs of others for dead nor
+        make its own look fresher than they are. SQLite is opened by one machine only: its clock.
+        """
+        if self.engine.dialect.name == "postgresql":
+            return func.timezone("UTC", func.clock_timestamp())
+        return utcnow()
 
     # --- captures ----------------------------------------------------------------------
     def add_capture(self, run_id: int | None, info: CaptureInfo, *, etag: str | None = None,

@@ -26,12 +26,12 @@ from warcio.timeutils import iso_date_to_datetime
 from archive.catalogue.store import Catalogue
 from archive.catalogue.models import Article, ArticleVersion, Capture
 from archive.urls import surt
-from archive.warc.records import OPEN_SUFFIX, CaptureInfo, WarcFormatError, iter_captures
+from archive.warc.records import CaptureInfo, WarcFormatError, iter_captures
+from archive.warc.files import finished_files, finished_name, open_files
 from archive.wayback import timestamp14
 
 MATCH_TYPES = ("exact", "prefix", "host", "domain")
 NOT_MODIFIED = 304  # a capture without a body: replay shows the one it confirmed instead
-WARC_PATTERNS = ("*.warc.gz", "*.warc")
 CDXJ_FIELDS = ("url", "mime", "status", "digest", "length", "offset", "filename")  # cdxj-indexer's defaults
 REVISIT_MIME = "warc/revisit"  # what CDX indexes say a revisit's media type is
 NEARBY_SCAN = 20  # captures read per URL a "not archived" page wants: a URL crawled often repeats
@@ -230,22 +230,23 @@ def index_warcs(catalogue: Catalogue, warc_dir: Path, cdxj: TextIO | None = None
     crawl run), a row whose URL, time, status or digests differ from its record is
     corrected, and a row pointing at no record is removed — unless an article refers to
     it, then it is kept and counted in ``stale_kept`` (``newsarchive verify`` reports
-    those). Files still being written (``*.open``) are left alone and listed. The CDXJ
+    those). Files not finished (``*.open``: being written, or left by a crash for
+    :mod:`archive.warc.recovery`) are not read, and their rows are left as they are. The CDXJ
     lines are sorted, as pywb needs them.
     """
     warc_dir = Path(warc_dir)
     report = IndexReport()
     if not warc_dir.is_dir():
         raise FileNotFoundError(f"{warc_dir}: no WARC directory; crawl first, or pass --data-dir")
-    paths = sorted({p for pattern in WARC_PATTERNS for p in warc_dir.glob(pattern)})
-    report.unfinished = sorted(p.name for p in warc_dir.glob(f"*{OPEN_SUFFIX}"))
+    unfinished = open_files(warc_dir)
+    report.unfinished = [p.name for p in unfinished]
     infos: list[CaptureInfo] = []
-    for path in paths:
+    for path in finished_files(warc_dir):
         report.files.append(path.name)
         infos.extend(captures_in(path))
     report.records = len(infos)
     with catalogue.session() as session:
-        _reconcile(session, infos, report)
+        _reconcile(session, infos, report, {finished_name(p.name) for p in unfinished})
     if cdxj is not None:
         cdxj.writelines(sorted(cdxj_line(info) for info in infos))
     return report
@@ -261,7 +262,8 @@ def captures_in(path: Path) -> list[CaptureInfo]:
             f"move it out of {path.parent} to index the other files") from exc
 
 
-def _capture_values(info: CaptureInfo) -> dict[str, object]:
+def capture_values(info: CaptureInfo) -> dict[str, object]:
+    """The columns of a capture row for a record (run, ETag and Last-Modified aside)."""
     return {
         "url": info.url, "urlkey": surt(info.url), "timestamp": info.timestamp.astimezone(UTC).replace(tzinfo=None),
         "status": info.status, "mime": info.mime, "record_type": info.record_type, "warc_file": info.warc_file,
@@ -270,15 +272,17 @@ def _capture_values(info: CaptureInfo) -> dict[str, object]:
     }
 
 
-def _reconcile(session: Session, infos: Iterable[CaptureInfo], report: IndexReport) -> None:
+def _reconcile(session: Session, infos: Iterable[CaptureInfo], report: IndexReport, unread: set[str]) -> None:
+    """Rows to records by (file, offset); rows of the ``unread`` files are not touched."""
     compared = ("url", "urlkey", "timestamp", "status", "mime", "record_type", "warc_length", "payload_digest",
                 "refers_to_url", "refers_to_date")
     rows = {(row.warc_file, row.warc_offset): row
             for row in session.execute(select(Capture.id, *(getattr(Capture, name) for name in compared),
-                                              Capture.warc_file, Capture.warc_offset))}
+                                              Capture.warc_file, Capture.warc_offset))
+            if row.warc_file not in unread}
     additions, corrections = [], []
     for info in infos:
-        values = _capture_values(info)
+        values = capture_values(info)
         row = rows.pop((info.warc_file, info.offset), None)
         if row is None:
             additions.append(values)

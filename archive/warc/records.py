@@ -6,18 +6,21 @@ record so that any record can be read back with one seek from its offset. Replay
 rebuilds the capture index from the files alone with :func:`iter_captures`.
 
 warcio serialises, digests and parses; this module decides what goes into the records
-(DESIGN.md, "WARC rules") and looks after the files:
+(DESIGN.md, "WARC rules"); :mod:`archive.warc.files` names the files and tells their state:
 
 - Files are named ``<prefix>-<YYYYMMDDHHMMSS>-<serial:05d>.warc.gz`` (UTC time the file was
-  opened), written as ``<name>.open`` and renamed once finished (fsynced) on
-  :meth:`WarcWriter.close` or when the file reaches ``max_size`` bytes.
-- Crash detection: a finished name always means a whole, durable file. A file still named
-  ``*.warc.gz.open`` that no running writer holds was left by a crash (or a kill): every
-  record in it up to the last finished exchange is whole, because warcio flushes each
-  record to the OS as it ends; only the exchange being written may be cut short. Nothing
-  renames such a file automatically: index or salvage it deliberately.
+  opened), written as ``<name>.open`` and renamed once finished (fsynced, then the
+  directory) on :meth:`WarcWriter.close` or when the file reaches ``max_size`` bytes.
+- While it writes a file the writer owns it (an exclusive ``flock``, see
+  :mod:`archive.warc.files`), so a file still named ``*.warc.gz.open`` that nobody owns was
+  left by a crash or a kill. Every record in it is whole but perhaps the last, because
+  warcio hands each record to the OS as it ends (a kill loses nothing the OS has; a power
+  cut may lose the tail). :func:`archive.warc.recovery.recover_warcs`, run at the start of every
+  crawl and by ``newsarchive verify --repair``, cuts such a file after its last whole
+  record, renames it to its finished name and indexes it.
 - A write that fails midway (disk full, file size limit, an interrupt) cuts the file back
-  to its last whole exchange and finishes it; the next exchange starts a new file.
+  to its last whole exchange and finishes it; the next exchange starts a new file. The
+  OSError raised names the file (``filename``), as open(2) errors do.
 
 This module knows nothing of Scrapy: the crawler adapts its requests and responses to
 :meth:`WarcWriter.write_exchange`.
@@ -48,11 +51,17 @@ from warcio.timeutils import datetime_to_iso_date, iso_date_to_datetime
 from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
+from archive.warc.files import (
+    OPEN_SUFFIX,
+    Ownership,
+    WarcName,
+    finish,
+    finished_name,
+)
+
 WARC_VERSION = "WARC/1.1"
 WARC_FORMAT = "WARC File Format 1.1"
 WARC_SPEC = "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
-WARC_SUFFIX = ".warc.gz"
-OPEN_SUFFIX = ".open"  # appended while a file is written; see the module docstring
 ORIG_TRANSFER_ENCODING = "X-Archive-Orig-Transfer-Encoding"
 
 # HTTP/2 and HTTP/3 carry HTTP/1.1 semantics, but WARC readers (warcio, pywb) parse only
@@ -130,8 +139,7 @@ class WarcWriter:
     ) -> None:
         if max_size <= 0:
             raise ValueError(f"max_size must be a positive number of bytes, got {max_size}")
-        if not prefix or "/" in prefix or os.sep in prefix:
-            raise ValueError(f"WARC prefix {prefix!r} must be a non-empty file name part without '/'")
+        WarcName.make(prefix, datetime.now(UTC), 0)  # a prefix that cannot make a file name fails here
         self._directory = Path(directory)
         self._prefix = prefix
         self._max_size = max_size
@@ -146,6 +154,7 @@ class WarcWriter:
         self._out: BinaryIO | None = None
         self._writer: WARCWriter | None = None
         self._name = ""  # finished name of the file being written
+        self._ownership: Ownership | None = None  # the flock that says a live writer has the file
         self._warcinfo_id = ""
 
     def __enter__(self) -> WarcWriter:
@@ -173,6 +182,7 @@ class WarcWriter:
         payload: bytes,
         ip: str | None = None,
         date: datetime | None = None,
+        truncated: str | None = None,
     ) -> CaptureInfo:
         """Archive one exchange as a response (or revisit) record and its request record.
 
@@ -182,6 +192,8 @@ class WarcWriter:
         ``reason`` may be empty, then the standard phrase for ``status`` is stored, because
         replay servers need one and HTTP clients such as Scrapy's do not keep the server's.
         A 200 response whose payload was archived before becomes a revisit record.
+        ``truncated`` is the WARC-Truncated reason ("length", "time", "disconnect") of a
+        payload the crawler cut short; such a record is never a revisit nor revisited.
         """
         scheme = urlsplit(url).scheme.lower()
         if scheme not in ("http", "https") or any(c.isspace() for c in url):
@@ -193,7 +205,8 @@ class WarcWriter:
         warc_date = datetime_to_iso_date(when.replace(tzinfo=None), use_micros=True)
         status_version, wire_protocol = _http_version(protocol)
         digest = _digest(payload)
-        original = self._find_original(digest) if status == 200 and payload else None
+        whole = status == 200 and bool(payload) and not truncated
+        original = self._find_original(digest) if whole else None
 
         if self._out is None or self._writer is None:
             self._out, self._writer = self._open_file()
@@ -213,6 +226,8 @@ class WarcWriter:
         # WARC-Type first: warcio replaces a header in place but appends one it lacks.
         response_type = "revisit" if original else "response"
         response_warc = dict([("WARC-Type", response_type), ("WARC-Record-ID", response_id), *common])
+        if truncated:
+            response_warc["WARC-Truncated"] = truncated
         if original:
             response = writer.create_revisit_record(
                 url, digest, original[0], original[1], http_headers=http_head, warc_headers_dict=response_warc
@@ -248,8 +263,11 @@ class WarcWriter:
             writer.write_record(response)
             length = out.tell() - offset
             writer.write_record(request)
-        except BaseException:
-            self._finish_at(offset)
+        except BaseException as exc:
+            open_path = self._directory / (self._name + OPEN_SUFFIX)
+            with contextlib.suppress(OSError):  # then it stays .open: recovery cuts it back the same way
+                self._finish_at(offset)
+            _name_file(exc, open_path if open_path.exists() else self._directory / self._name)
             raise
 
         capture = CaptureInfo(
@@ -265,14 +283,14 @@ class WarcWriter:
             refers_to_url=original[0] if original else None,
             refers_to_date=original[1] if original else None,
         )
-        if status == 200 and payload:
+        if whole:
             self._originals.setdefault(digest, original or (url, warc_date))
         if out.tell() >= self._max_size:
             self.close()
         return capture
 
     def close(self) -> None:
-        """Finish the current file: fsync it, then rename ``*.warc.gz.open`` to ``*.warc.gz``.
+        """Finish the current file: fsync it, rename ``*.warc.gz.open`` to ``*.warc.gz``, let go of it.
 
         Safe to call twice; a later write_exchange starts a new file.
         """
@@ -280,10 +298,19 @@ class WarcWriter:
             return
         out = self._out
         self._out = self._writer = None
-        out.flush()
-        os.fsync(out.fileno())
-        out.close()
-        self._rename_finished()
+        try:
+            try:
+                out.flush()
+                os.fsync(out.fileno())
+                finish(self._open_path)  # still owned: no recovery can take a file its writer is finishing
+            finally:
+                with contextlib.suppress(OSError):  # a failed flush fails again on close: already raised
+                    out.close()
+        except OSError as exc:  # the file stays .open: unfinished, as after a crash, for recovery to take
+            _name_file(exc, self._open_path)
+            raise
+        finally:
+            self._release()
 
     def _find_original(self, digest: str) -> tuple[str, str] | None:
         """(URL, WARC-Date) of an earlier capture of this payload: this writer's, or an earlier crawl's."""
@@ -291,18 +318,26 @@ class WarcWriter:
             return self._originals[digest]
         return self._revisit_lookup(digest) if self._revisit_lookup else None
 
+    @property
+    def _open_path(self) -> Path:
+        return self._directory / (self._name + OPEN_SUFFIX)
+
     def _open_file(self) -> tuple[BinaryIO, WARCWriter]:
-        """Start the next file, named for the current time, with its warcinfo record."""
+        """Start the next file, named for the current time, owned, with its warcinfo record."""
         self._directory.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        now = datetime.now(UTC)
         while True:
-            name = f"{self._prefix}-{stamp}-{self._serial:05d}{WARC_SUFFIX}"
+            name = WarcName.make(self._prefix, now, self._serial).finished
             self._serial += 1
             if (self._directory / name).exists():
                 continue  # another writer with this prefix got there first: never overwrite
             try:
                 out = open(self._directory / (name + OPEN_SUFFIX), "xb")  # noqa: SIM115 - open until close()
             except FileExistsError:
+                continue
+            ownership = Ownership.take(Path(out.name), wait=True)
+            if ownership is None:  # a recovery found it empty and removed it before we owned it
+                out.close()
                 continue
             break
         writer = WARCWriter(out, gzip=True, warc_version=WARC_VERSION)
@@ -316,34 +351,51 @@ class WarcWriter:
         warcinfo = writer.create_warcinfo_record(name, info)
         try:
             writer.write_record(warcinfo)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(OSError):
                 out.close()
             os.unlink(out.name)
+            _name_file(exc, Path(out.name))
+            ownership.release()
             raise
         self._name = name
+        self._ownership = ownership
         self._warcinfo_id = warcinfo.rec_headers.get_header("WARC-Record-ID")
         self._files.append(name)
         return out, writer
 
     def _finish_at(self, size: int) -> None:
-        """Cut the current file back to its last whole exchange and finish it.
+        """Cut the current file back to its last whole exchange and finish it (fsynced, renamed).
 
         Called when a write failed midway, so no file keeps half an exchange; the buffered
         file object may fail again on close (the disk is still full), so it is dropped and
-        the file is truncated by path.
+        the file is truncated and fsynced by path (the writer owns it on a descriptor of its
+        own). Cutting frees blocks: this works on a full disk.
         """
         out = self._out
         self._out = self._writer = None
         assert out is not None
         with contextlib.suppress(OSError):
             out.close()
-        os.truncate(self._directory / (self._name + OPEN_SUFFIX), size)
-        self._rename_finished()
+        os.truncate(self._open_path, size)
+        descriptor = os.open(self._open_path, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        finish(self._open_path)
+        self._release()
 
-    def _rename_finished(self) -> None:
-        open_path = self._directory / (self._name + OPEN_SUFFIX)
-        open_path.rename(self._directory / self._name)
+    def _release(self) -> None:
+        if self._ownership is not None:
+            self._ownership.release()
+            self._ownership = None
+
+
+def _name_file(error: BaseException, path: Path) -> None:
+    """Let an OSError of a write say which file it was (write(2) errors name none)."""
+    if isinstance(error, OSError) and error.filename is None:
+        error.filename = str(path)
 
 
 def read_capture(path: Path, offset: int) -> StoredRecord:
@@ -353,13 +405,11 @@ def read_capture(path: Path, offset: int) -> StoredRecord:
     carries is recomputed into ``digest_problems``, the revisit's payload digest excepted
     (it names the original's payload). Raises WarcFormatError when no record starts there.
     """
-    loader = ArcWarcRecordLoader(verify_http=False)
     with open(path, "rb") as f:
         f.seek(offset)
         stream = DecompressingBufferedReader(f, decomp_type="gzip")
         try:
-            record = loader.parse_record_stream(stream, known_format="warc", no_record_parse=True)
-            block = _read_all(record.raw_stream)
+            return _load_record(stream)
         except (ArchiveLoadFailed, EOFError, OSError, ValueError) as exc:
             raise WarcFormatError(
                 f"no readable WARC record at offset {offset} of {path} ({str(exc)[:80]!r}): the file "
@@ -367,6 +417,29 @@ def read_capture(path: Path, offset: int) -> StoredRecord:
                 "then run `warcio check` on the file"
             ) from exc
 
+
+def parse_record(data: bytes) -> StoredRecord:
+    """The record a gzip member holds, from its decompressed bytes: what recovery checks is whole.
+
+    Raises WarcFormatError unless ``data`` is exactly one record: a WARC header, a block of
+    its Content-Length and the two CRLFs that end it. Digests are checked as by
+    :func:`read_capture`, into ``digest_problems``.
+    """
+    stream = BytesIO(data)
+    try:
+        record = _load_record(stream)
+    except (ArchiveLoadFailed, EOFError, OSError, ValueError) as exc:
+        raise WarcFormatError(f"not a WARC record ({str(exc)[:80]!r})") from exc
+    if stream.read() != b"\r\n\r\n":
+        raise WarcFormatError("the record does not end where its Content-Length says, with two CRLFs")
+    return record
+
+
+def _load_record(stream: BinaryIO) -> StoredRecord:
+    """The record at the start of a decompressed stream, which is left just after its block."""
+    loader = ArcWarcRecordLoader(verify_http=False)
+    record = loader.parse_record_stream(stream, known_format="warc", no_record_parse=True)
+    block = _read_all(record.raw_stream)
     headers = record.rec_headers
     problems = []
     declared = int(headers.get_header("Content-Length") or 0)
@@ -374,11 +447,11 @@ def read_capture(path: Path, offset: int) -> StoredRecord:
         problems.append(f"record cut short: {len(block)} of {declared} bytes")
     problems += _digest_problems("block", headers.get_header("WARC-Block-Digest"), block)
 
-    stream = BytesIO(block)
+    block_stream = BytesIO(block)
     http = loader.load_http_headers(
-        record.rec_type, record.rec_headers.get_header("WARC-Target-URI") or "", stream, len(block)
+        record.rec_type, record.rec_headers.get_header("WARC-Target-URI") or "", block_stream, len(block)
     )
-    payload = block[stream.tell() :]
+    payload = block[block_stream.tell() :]
     if record.rec_type == "response":
         problems += _digest_problems("payload", headers.get_header("WARC-Payload-Digest"), payload)
 
@@ -418,7 +491,7 @@ def iter_captures(path: Path) -> Iterator[CaptureInfo]:
                 status=int(record.http_headers.get_statuscode()),
                 mime=_media_type(record.http_headers.get_header("Content-Type")),
                 record_type=record.rec_type,
-                warc_file=path.name,
+                warc_file=finished_name(path.name),  # capture rows name a file as it is once finished
                 offset=records.get_record_offset(),
                 length=records.get_record_length(),
                 payload_digest=digest,

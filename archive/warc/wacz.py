@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -33,7 +33,7 @@ from sqlalchemy import select
 from archive.warc.index import captures_in, cdxj_line
 from archive.catalogue.store import Catalogue
 from archive.catalogue.models import Article, Capture
-from archive.warc.records import WARC_SUFFIX
+from archive.warc.files import WARC_SUFFIX, finished_files, open_files
 
 WACZ_VERSION = "1.1.1"
 INDEX_PATH = "indexes/index.cdx"
@@ -50,6 +50,7 @@ class WaczReport:
     captures: int  # lines of the CDXJ index
     pages: int  # articles listed in pages.jsonl
     size: int  # bytes of the WACZ file
+    unfinished: list[str] = field(default_factory=list)  # *.open files left out: being written, or to recover
 
 
 def export_wacz(catalogue: Catalogue, warc_dir: Path, out: Path, *, title: str | None = None) -> WaczReport:
@@ -59,7 +60,7 @@ def export_wacz(catalogue: Catalogue, warc_dir: Path, out: Path, *, title: str |
     so ``out`` is never a partial archive.
     """
     warc_dir, out = Path(warc_dir), Path(out)
-    warcs = sorted(p for p in warc_dir.glob(f"*{WARC_SUFFIX}") if p.is_file())
+    warcs = [p for p in finished_files(warc_dir) if p.name.endswith(WARC_SUFFIX)]
     if not warcs:
         raise FileNotFoundError(f"no finished WARC files in {warc_dir}: crawl first, or pass --data-dir")
     index = sorted(cdxj_line(info) for path in warcs for info in captures_in(path))
@@ -88,7 +89,8 @@ def export_wacz(catalogue: Catalogue, warc_dir: Path, out: Path, *, title: str |
         digest = {"path": "datapackage.json", "hash": "sha256:" + hashlib.sha256(package_bytes).hexdigest()}
         wacz.writestr("datapackage-digest.json", json.dumps(digest, indent=2), zipfile.ZIP_DEFLATED)
     os.replace(partial, out)
-    return WaczReport(out, [p.name for p in warcs], len(index), len(pages), out.stat().st_size)
+    return WaczReport(out, [p.name for p in warcs], len(index), len(pages), out.stat().st_size,
+                      [p.name for p in open_files(warc_dir)])
 
 
 def _pages(catalogue: Catalogue, warc_files: set[str]) -> list[dict[str, str]]:

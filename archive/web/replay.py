@@ -63,11 +63,13 @@ from archive.warc.index import (
     cdx_fields,
     cdxj_line,
 )
+from archive.warc.files import resolve
 from archive.warc.records import StoredRecord, WarcFormatError, read_capture
 from archive.wayback import (
     PAGE,
     RAW,
     REPLAY_PREFIX,
+    ReplayTarget,
     WaybackError,
     parse_replay_path,
     parse_timestamp,
@@ -181,10 +183,11 @@ class Replayer:
 
     def _read(self, capture: Capture) -> StoredRecord:
         name = capture.warc_file
-        if Path(name).name != name:
-            raise WarcFormatError(f"capture {capture.id} names WARC file {name!r} outside the WARC directory")
-        path = self.warc_dir / name
-        if not path.exists():
+        try:
+            path = resolve(self.warc_dir, name)  # finished, or still being written
+        except ValueError as exc:
+            raise WarcFormatError(f"capture {capture.id}: {exc}") from None
+        if path is None:
             raise FileNotFoundError(f"WARC file {name} is not in {self.warc_dir}: restore it, or rebuild the "
                                     "index from the files present with `newsarchive index`")
         return read_capture(path, capture.warc_offset)

@@ -2,7 +2,7 @@
 
 Server-rendered Jinja2 with inline SVG and a stylesheet served from ``archive/web/``: no
 build step, no script, nothing from elsewhere. It reads its query string with the API's
-parameter declarations and calls ``archive.query.search`` like the API and the CLI.
+parameter models (``archive.web.api.params``) and calls ``archive.query.search`` like the API and the CLI.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from archive.api import ARTICLE_PARAMS, RUN_PARAMS, ParamError, article_query, parse_params
+from archive.web.api.params import PageParams, ParameterError, RunParams, parse_query
 from archive.catalogue.store import Catalogue
 from archive.query.articles import get_article
 from archive.query.facets import facet_counts
@@ -29,7 +29,7 @@ from archive.query.search import search_page
 
 WEB = Path(__file__).parent  # templates/ and static/ beside this module
 PAGE_SIZE = 20  # results a person scans before refining the search
-PAGE_PARAMS = tuple(param for param in ARTICLE_PARAMS if param.name != "fields")
+RUNS_PAGE_SIZE = 100  # a few weeks of scheduled crawls
 # Colour-blind-safe (Okabe-Ito); the last one is "other sources".
 PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#999999")
 CHART_WIDTH, CHART_HEIGHT = 720, 160
@@ -102,9 +102,9 @@ def web_routes(catalogue: Catalogue) -> list[BaseRoute]:
 
     def search(request: Request) -> Response:
         try:
-            values = parse_params(request.query_params, PAGE_PARAMS, blank_is_absent=True)
-            query = article_query(values, PAGE_PARAMS, limit=PAGE_SIZE)
-        except ParamError as exc:
+            params = parse_query(PageParams, request.query_params, blank_is_absent=True)
+            query = params.article_query(limit=PAGE_SIZE)
+        except ParameterError as exc:
             return templates.TemplateResponse(request, "search.html", {"error": exc, "values": {}},
                                               status_code=400)
         page = search_page(catalogue, query)
@@ -112,6 +112,7 @@ def web_routes(catalogue: Catalogue) -> list[BaseRoute]:
         next_url = None
         if page.next_cursor:
             next_url = str(request.url.include_query_params(cursor=page.next_cursor))
+        values = params.model_dump(by_alias=True, exclude_unset=True)  # what the form was sent, by name
         return templates.TemplateResponse(request, "search.html", {
             "values": values, "page": page, "facets": facets, "next_url": next_url, "chart": articles_chart(facets),
         })
@@ -126,11 +127,12 @@ def web_routes(catalogue: Catalogue) -> list[BaseRoute]:
 
     def runs(request: Request) -> Response:
         try:
-            values = parse_params(request.query_params, RUN_PARAMS, blank_is_absent=True)
-        except ParamError as exc:
+            params = parse_query(RunParams, request.query_params, blank_is_absent=True)
+        except ParameterError as exc:
             return templates.TemplateResponse(request, "error.html", {"message": str(exc)}, status_code=400)
-        rows = list_runs(catalogue, values.get("source"), values.get("limit", 100))
-        return templates.TemplateResponse(request, "runs.html", {"runs": rows, "source": values.get("source")})
+        limit = params.limit if "limit" in params.model_fields_set else RUNS_PAGE_SIZE
+        rows = list_runs(catalogue, params.source, limit)
+        return templates.TemplateResponse(request, "runs.html", {"runs": rows, "source": params.source})
 
     return [
         Route("/", search),

@@ -6,41 +6,55 @@ Discovery paths, all from ``sources.toml``:
 - start (section) pages, whose links are followed within the source's hosts up to
   ``NEWSARCHIVE_NAV_DEPTH`` steps, pagination (``rel=next``) at any depth.
 A URL matching ``allow`` (and no ``deny``) is an article: it is fetched once, archived
-with its page requisites and handed to the pipeline. Articles already in the catalogue
+with its page requisites and handed to the pipeline. Session ids in URLs
+(``;jsessionid=``, ``?PHPSESSID=``...) do not make a page new: a site that mints one per
+link would otherwise be an endless supply of copies. Articles already in the catalogue
 are not fetched again, except those younger than the source's ``refresh_hours``.
-Navigation requests (robots.txt, feeds, sitemaps, section pages) carry
-``meta["conditional"]``: on a recrawl they are conditional GETs, and a 304 comes back
-with the page as last archived (``crawler/conditional_get.py``), parsed like a fresh one.
+Navigation requests (feeds, sitemaps, section pages) carry ``meta["conditional"]``: on a
+recrawl they are conditional GETs, and a 304 comes back with the page as last archived
+(``crawler/conditional_get.py``), parsed like a fresh one. robots.txt is fetched once per
+host, by Scrapy's RobotsTxtMiddleware (conditionally too); the spider reads the
+``Sitemap:`` lines of that very response.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.gz import gunzip
-from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from scrapy.utils.sitemap import sitemap_urls_from_robots
+from twisted.internet.error import ConnectError
 from twisted.python.failure import Failure
 
+from archive.article_rule import NON_PAGE_EXTENSIONS, ArticleRule
 from archive.catalogue.store import utcnow
 from archive.config import Source, load_sources, select_sources
 from archive.web.rewrite import css_urls, embedded_urls
 from archive.urls import fold_variants, normalise_url, same_site
 from crawler.context import crawl_context
+from crawler.run_record import FIRST_ERROR
+from crawler.feeds import feed_entries, newest_first
+from crawler.retry import RetryLater
+from crawler.size_limit import is_truncated
+from crawler.sitemaps import sitemap_links
 
+REASON_LENGTH = 120  # characters of an error's description kept for a failed run's message
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
-NON_PAGE_EXTENSIONS = (
-    ".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".pdf", ".mp3", ".mp4", ".zip", ".css", ".js",
-)
+# Query parameters and ;path parameters that carry a session, never which page it is
+# (Java servlets, PHP, ASP, ColdFusion, Zen Cart / osCommerce shops). Not ``sid``: PHP-Nuke
+# and its heirs number their stories with it.
+SESSION_PARAMS = frozenset({
+    "jsessionid", "phpsessid", "sessionid", "session_id", "sessid", "cfid", "cftoken", "zenid", "oscsid",
+})
+SESSION_PARAM_PREFIXES = ("aspsessionid",)
 
 
 class NewsSpider(Spider):
@@ -51,13 +65,13 @@ class NewsSpider(Spider):
         if not isinstance(source, Source):
             raise ValueError("NewsSpider needs a source: scrapy crawl news -a source=NAME")
         self.source = source
-        self.allow = [re.compile(p) for p in source.allow]
-        self.deny = [re.compile(p) for p in source.deny]
+        self.rule = ArticleRule(source)
         self.hosts = source.domains
         self.requisite_hosts = [*self.hosts, *source.requisite_hosts]
         self.links = LinkExtractor(deny=source.deny, deny_extensions=[e.lstrip(".") for e in NON_PAGE_EXTENSIONS])
         self.known_urls: set[str] = set()  # normalised URLs of catalogued articles: not fetched again
         self.queued_urls: set[str] = set()  # normalised article URLs requested in this run
+        self.seen_navigation: set[str] = set()  # session-free URLs of navigation pages requested
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, source: Source | str | None = None,
@@ -67,7 +81,9 @@ class NewsSpider(Spider):
             source = select_sources(sources, [source])[0]
         if isinstance(source, Source):
             _apply_politeness(crawler, source)
-        return super().from_crawler(crawler, *args, source=source, **kwargs)
+        spider = super().from_crawler(crawler, *args, source=source, **kwargs)
+        crawler.signals.connect(spider.response_received, signal=signals.response_received)
+        return spider
 
     async def start(self) -> AsyncIterator[Request]:
         context = crawl_context(self.crawler)
@@ -75,9 +91,8 @@ class NewsSpider(Spider):
         if self.source.refresh_hours:
             since = utcnow() - timedelta(hours=self.source.refresh_hours)
             self.known_urls -= context.catalogue.recent_article_urls(self.source.name, since)
-        for host_root in sorted({f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in
-                                 (*self.source.start_urls, *self.source.feeds, *self.source.sitemaps)}):
-            yield self.navigation_request(f"{host_root}/robots.txt", self.parse_robots, priority=30)
+        # No request for robots.txt here: RobotsTxtMiddleware fetches it before the first request
+        # to each host, and response_received hands that response to parse_robots.
         for url in self.source.sitemaps:
             yield self.navigation_request(url, self.parse_sitemap, priority=20)
         for url in self.source.feeds:
@@ -87,16 +102,16 @@ class NewsSpider(Spider):
 
     # --- classification ----------------------------------------------------------------
     def is_article(self, url: str) -> bool:
-        """Article URLs match an ``allow`` pattern (any same-site page when none) and no ``deny``."""
-        if any(p.search(url) for p in self.deny):
-            return False
-        if self.allow:
-            return any(p.search(url) for p in self.allow)
-        return urlsplit(url).path not in ("", "/")
+        """Article URLs match an ``allow`` pattern (any page but the home page when none) and no ``deny``."""
+        return self.rule.matches(url)
+
+    def article_key(self, url: str) -> str:
+        """What identifies an article URL within a crawl: normalised, variants folded, no session id."""
+        return fold_variants(normalise_url(without_session_ids(url)))
 
     def claim_article(self, url: str) -> bool:
         """True the first time an article URL is seen; False when catalogued or already queued."""
-        key = fold_variants(normalise_url(url))
+        key = self.article_key(url)
         if key in self.known_urls:
             self.known_urls.discard(key)  # count each known article once per run
             self.queued_urls.add(key)
@@ -109,11 +124,12 @@ class NewsSpider(Spider):
 
     def article_request(self, url: str) -> Request | None:
         """A request for an article URL, or None when it is known or already queued."""
-        if not same_site(url, self.hosts) or urlsplit(url).path.lower().endswith(NON_PAGE_EXTENSIONS):
+        if not _valid(url) or not self.rule.is_site_page(url):
             return None
         if not self.claim_article(url):
             return None
-        return Request(url, callback=self.parse_article, priority=5, errback=self.on_error)
+        return Request(url, callback=self.parse_article, priority=5, errback=self.on_error,
+                       meta={"article_claim": self.article_key(url)})
 
     def navigation_request(self, url: str, callback: Any, priority: int = 0, **meta: Any) -> Request:
         """A request for robots.txt, a feed, a sitemap or a section page: conditional on recrawls."""
@@ -126,48 +142,51 @@ class NewsSpider(Spider):
             return self.article_request(url)
         if nav_depth > self.settings.getint("NEWSARCHIVE_NAV_DEPTH") or not same_site(url, self.hosts):
             return None
+        key = without_session_ids(url)
+        if key in self.seen_navigation:
+            return None
+        self.seen_navigation.add(key)
         return self.navigation_request(url, self.parse_page, nav_depth=nav_depth)
 
     # --- callbacks -----------------------------------------------------------------------
+    def response_received(self, response: Response, request: Request) -> None:
+        """robots.txt as fetched by RobotsTxtMiddleware (of the source's hosts): follow its Sitemap: lines."""
+        first_url = (request.meta.get("redirect_urls") or [request.url])[0]
+        if (request.meta.get("dont_obey_robotstxt") and urlsplit(first_url).path == "/robots.txt"
+                and same_site(first_url, self.hosts)):
+            for sitemap_request in self.parse_robots(response):
+                self.crawler.engine.crawl(sitemap_request)
+
     def parse_robots(self, response: Response) -> Iterator[Request]:
         for url in sitemap_urls_from_robots(response.body, base_url=response.url):
             if url not in self.source.sitemaps:
                 yield self.navigation_request(url, self.parse_sitemap, priority=20)
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
-        body = response.body
-        if body[:2] == b"\x1f\x8b":  # sitemap.xml.gz served as a file, not Content-Encoding
-            body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
-        try:
-            sitemap = Sitemap(body)
-        except Exception:  # lxml raises several kinds on garbage; a bad sitemap is not fatal
-            self.logger.warning("Not a sitemap: %s", response.url)
+        if is_truncated(response):
             return
-        for entry in sitemap:
-            loc = entry.get("loc")
-            if not loc:
-                continue
-            if sitemap.type == "sitemapindex":
-                yield self.navigation_request(loc, self.parse_sitemap, priority=20)
+        sitemap = sitemap_links(response.body, response.url, self.settings.getint("DOWNLOAD_MAXSIZE"))
+        if not sitemap.kind:
+            self.logger.warning("Not a sitemap: %s", response.url)
+        for loc in sitemap.urls:
+            if sitemap.kind == "sitemapindex":
+                if same_site(loc, self.hosts):
+                    yield self.navigation_request(loc, self.parse_sitemap, priority=20)
             elif (request := self.follow(loc, nav_depth=1)) is not None:
                 yield request
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
-        if not isinstance(response, TextResponse):
+        """RSS, Atom or JSON Feed (crawler/feeds.py): its articles, newest first."""
+        if is_truncated(response):
             return
-        response.selector.remove_namespaces()
-        links = response.xpath(
-            "//item/link/text() | //item/guid[not(@isPermaLink='false')]/text()"
-            " | //entry/link[not(@rel) or @rel='alternate']/@href"
-        ).getall()
-        for link in dict.fromkeys(link.strip() for link in links):
-            url = urljoin(response.url, link)
-            if self.is_article(url) and (request := self.article_request(url)) is not None:
+        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
+        for entry in newest_first(feed_entries(response.body, response.url, content_type)):
+            if self.is_article(entry.url) and (request := self.article_request(entry.url)) is not None:
                 yield request
 
     def parse_page(self, response: Response) -> Iterator[Request]:
         """A section or home page: feeds it announces, then its links."""
-        if not isinstance(response, TextResponse):
+        if not isinstance(response, TextResponse) or is_truncated(response):
             return
         if response.meta.get("redirect_urls") and self.is_article(response.url):
             yield from self.parse_article(response)  # a redirect (e.g. /latest) to an article
@@ -182,7 +201,7 @@ class NewsSpider(Spider):
 
     def parse_article(self, response: Response) -> Iterator[Any]:
         """An article: hand it to the pipeline, fetch its requisites, follow its links."""
-        if not isinstance(response, TextResponse) or response.status != 200:
+        if not isinstance(response, TextResponse) or response.status != 200 or is_truncated(response):
             return
         capture = response.meta.get("capture", {})
         yield {
@@ -202,7 +221,7 @@ class NewsSpider(Spider):
     def parse_requisite(self, response: Response) -> Iterator[Request]:
         """Stylesheets pull in their imports (and theirs), fonts and images; frames their own requisites."""
         content_type = (response.headers.get("Content-Type") or b"").decode("latin-1").lower()
-        if not isinstance(response, TextResponse):
+        if not isinstance(response, TextResponse) or is_truncated(response):
             return
         if "css" in content_type:
             for url in css_urls(response.text, response.url):
@@ -211,14 +230,25 @@ class NewsSpider(Spider):
             yield from self._requisite_requests(response)
 
     def on_error(self, failure: Failure) -> None:
-        """A failed request (HTTP error status, DNS, refused, timeout) is counted by kind; the crawl goes on."""
+        """A failed request (HTTP error status, DNS, refused, timeout) is counted by kind; the crawl goes on.
+
+        A request dropped by a decision (robots.txt, a body too large once decoded) is no
+        error: it is counted as ``newsarchive/dropped/<reason>``. Those the crawler's own
+        middlewares drop (out of scope, known articles) are counted where they are dropped,
+        and a retry that waits is no drop at all.
+        """
         if failure.check(HttpError):
             kind = f"http_{failure.value.response.status}"
-        elif failure.check(IgnoreRequest):  # a decision (robots.txt, known article), not an error
+        elif failure.check(IgnoreRequest):
+            exception = failure.value
+            if not isinstance(exception, RetryLater) and not hasattr(exception, "kind"):
+                self.crawler.stats.inc_value(f"newsarchive/dropped/{_ignore_reason(str(exception))}")
             return
         else:
             kind = failure.type.__name__
         self.crawler.stats.inc_value(f"newsarchive/errors/{kind}")
+        if self.crawler.stats.get_value(FIRST_ERROR + kind) is None:  # what a failed run's message tells
+            self.crawler.stats.set_value(FIRST_ERROR + kind, (_reason(failure.value), failure.request.url))
         self.logger.warning("%s: %s", kind, failure.request.url)
 
     # --- helpers -------------------------------------------------------------------------
@@ -243,6 +273,57 @@ class NewsSpider(Spider):
         if url.startswith(("http://", "https://")) and same_site(url, self.requisite_hosts):
             yield Request(url, callback=self.parse_requisite, priority=-5, errback=self.on_error,
                           meta={"requisite": True})
+
+
+def _reason(error: BaseException) -> str:
+    """A failure in a few words: "connection refused", "DNS lookup failed: ...", "HTTP 404"."""
+    if isinstance(error, HttpError):
+        return f"HTTP {error.response.status}"
+    cause: BaseException | None = error
+    while cause is not None:  # Scrapy re-raises Twisted's errors as its own, "from" them
+        if isinstance(cause, ConnectError) and cause.args and cause.args[0]:
+            text = str(cause.args[0])  # the OS's words ("Connection refused"), not Twisted's preamble
+            break
+        cause = cause.__cause__
+    else:
+        text = str(error) or type(error).__name__
+    text = text.strip().rstrip(".")
+    if text[:2].istitle():  # "Connection refused" -> "connection refused"; "DNS ..." stays
+        text = text[0].lower() + text[1:]
+    return text[:REASON_LENGTH]
+
+
+def without_session_ids(url: str) -> str:
+    """``url`` without session-id query parameters and ``;jsessionid=``-style path parameters."""
+    parts = urlsplit(url)
+    path = ";".join(p for i, p in enumerate(parts.path.split(";")) if i == 0 or not _is_session(p))
+    query = "&".join(p for p in parts.query.split("&") if p and not _is_session(p))
+    return urlunsplit((parts.scheme, parts.netloc, path, query, parts.fragment))
+
+
+def _is_session(pair: str) -> bool:
+    name = pair.partition("=")[0].lower()
+    return name in SESSION_PARAMS or name.startswith(SESSION_PARAM_PREFIXES)
+
+
+def _valid(url: str) -> bool:
+    """Whether the URL can be normalised at all (a port that is not a number cannot)."""
+    try:
+        normalise_url(url)
+    except ValueError:
+        return False
+    return True
+
+
+def _ignore_reason(message: str) -> str:
+    """The reason of an IgnoreRequest Scrapy raised, from its message (Scrapy gives no type)."""
+    if message.startswith("Forbidden by robots.txt"):
+        return "robots_txt"
+    if "DOWNLOAD_MAXSIZE" in message and "decompress" in message:  # HttpCompressionMiddleware: a bomb
+        return "too_large_decoded"
+    if "max redirections" in message:  # RedirectMiddleware: REDIRECT_MAX_TIMES
+        return "too_many_redirects"
+    return "ignored"
 
 
 def _apply_politeness(crawler: Crawler, source: Source) -> None:

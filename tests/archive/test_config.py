@@ -1,12 +1,20 @@
-"""A bad sources file fails fast, naming the file, the source and the field."""
+"""A bad sources file fails fast, naming the file, the source and the field; so does a bad setting."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 
-from archive.config import ConfigError, load_sources, select_sources
+from archive.config import (
+    HEARTBEAT_INTERVAL,
+    HEARTBEAT_TIMEOUT,
+    ConfigError,
+    Settings,
+    load_sources,
+    select_sources,
+)
 
 GOOD = """
 [[source]]
@@ -62,3 +70,28 @@ def test_missing_file_and_unknown_source_say_what_to_do(tmp_path: Path) -> None:
     sources = load_sources(write(tmp_path, GOOD))
     with pytest.raises(ConfigError, match="unknown source 'other'; known sources: maghreb-news"):
         select_sources(sources, ["other"])
+
+
+def test_run_liveness_settings_default_to_this_host_and_are_overridden_by_the_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("NEWSARCHIVE_HOST", "NEWSARCHIVE_HEARTBEAT_INTERVAL", "NEWSARCHIVE_HEARTBEAT_TIMEOUT"):
+        monkeypatch.delenv(variable, raising=False)
+    defaults = Settings.from_env()
+    assert (defaults.host, defaults.heartbeat_interval, defaults.heartbeat_timeout) == (
+        socket.gethostname(), HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT)
+    monkeypatch.setenv("NEWSARCHIVE_HOST", "crawler-7")
+    monkeypatch.setenv("NEWSARCHIVE_HEARTBEAT_INTERVAL", "0.5")
+    monkeypatch.setenv("NEWSARCHIVE_HEARTBEAT_TIMEOUT", "3")
+    assert Settings.from_env() == Settings(host="crawler-7", heartbeat_interval=0.5, heartbeat_timeout=3.0)
+
+
+@pytest.mark.parametrize(("variable", "value", "problem"), [
+    ("NEWSARCHIVE_HEARTBEAT_TIMEOUT", "9", "less than two heartbeats"),
+    ("NEWSARCHIVE_HEARTBEAT_INTERVAL", "soon", "must be a number of seconds"),
+    ("NEWSARCHIVE_HEARTBEAT_INTERVAL", "-1", "positive"),
+])
+def test_a_heartbeat_setting_that_cannot_work_names_its_variable(
+        monkeypatch: pytest.MonkeyPatch, variable: str, value: str, problem: str) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=f"{variable}: .*{problem}"):
+        Settings.from_env()

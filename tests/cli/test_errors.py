@@ -34,6 +34,7 @@ def test_missing_sources_file_says_how_to_give_one(tmp_path: Path) -> None:
 
 
 def test_unknown_article_is_an_error(tmp_path: Path) -> None:
+    assert newsarchive(tmp_path, "db", "upgrade").returncode == 0  # a catalogue: read commands never make one
     result = newsarchive(tmp_path, "show", "12345")
     assert result.returncode == 1
     assert "no article with id or URL '12345'" in result.stderr

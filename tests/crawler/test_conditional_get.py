@@ -36,7 +36,7 @@ def catalogue(catalogue_url: str) -> Iterator[Catalogue]:
 
 def archive_feed(catalogue: Catalogue, warc_dir: Path, times: int = 1) -> None:
     """The feed fetched ``times`` times, gzip-encoded as servers send it: a response, then revisits."""
-    run_id = catalogue.start_run("news")
+    run_id = catalogue.start_run("news", host="crawler-1")
     headers = [("Content-Type", "application/rss+xml"), ("Content-Encoding", "gzip"), ("ETag", ETAG),
                ("Last-Modified", LAST_MODIFIED)]
     with WarcWriter(warc_dir, "news", revisit_lookup=catalogue.revisit_target) as writer:

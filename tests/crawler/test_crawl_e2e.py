@@ -10,6 +10,7 @@ then a second, incremental one.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -87,7 +88,7 @@ def test_feed_only_and_sitemap_only_articles_are_found(crawled: Crawled) -> None
 def test_nothing_disallowed_or_denied_is_fetched(crawled: Crawled) -> None:
     assert crawled.site.disallowed_path not in crawled.paths
     assert crawled.site.denied_path not in crawled.paths
-    assert "/robots.txt" in crawled.paths
+    assert crawled.paths.count("/robots.txt") == 1  # once per host and crawl: obeyed and read for Sitemap:
 
 
 def test_extracted_bodies_are_close_to_the_ground_truth(crawled: Crawled) -> None:
@@ -174,6 +175,9 @@ def test_second_crawl_fetches_no_known_article(crawled: Crawled) -> None:
     result = run_cli_in(crawled.workdir, "crawl", "--no-progress")
     paths = crawled.server.paths[before:]
     assert result.returncode == 0, result.stderr[-3000:]
+    assert [(e.path, e.status) for e in crawled.server.log[before:] if e.path == "/robots.txt"] == [
+        ("/robots.txt", 304)]  # asked once, conditionally; its Sitemap: lines still followed:
+    assert crawled.site.sitemap_path in paths
     article_paths = {a.path for a in crawled.site.articles}
     assert not article_paths & set(paths), f"known articles fetched again: {sorted(article_paths & set(paths))}"
     assert crawled.site.feed_path in paths and "/" in paths  # feeds and sections are re-fetched
@@ -190,6 +194,9 @@ def test_unreachable_host_finishes_records_the_error_and_exits_non_zero(tmp_path
     (run,) = [json.loads(line) for line in run_cli_in(tmp_path, "runs", "--format", "jsonl").stdout.splitlines()]
     assert run["status"] == "failed" and run["errors"] >= 1
     assert any("Connection" in kind or "Refused" in kind for kind in run["error_kinds"]), run["error_kinds"]
+    # why, in words: how many requests, what went wrong, where
+    assert re.fullmatch(r"nothing fetched: \d+ requests? failed: \w*Refused\w* \(connection refused\) "
+                        r"at http://127\.0\.0\.1:9/", run["message"]), run["message"]
 
 
 def urlpath(url: str, base: str) -> str:

@@ -28,12 +28,12 @@ def crash(settings: Settings, source: Source, log_file: Path) -> None:
 
 def hang(settings: Settings, source: Source, log_file: Path) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # deaf to the polite stop
-    Catalogue(settings.database_url).start_run(source.name)
+    Catalogue(settings.database_url).start_run(source.name, host=settings.host)
     time.sleep(60)
 
 
 def killed(settings: Settings, source: Source, log_file: Path) -> None:
-    Catalogue(settings.database_url).start_run(source.name)
+    Catalogue(settings.database_url).start_run(source.name, host=settings.host)
     os.kill(os.getpid(), signal.SIGKILL)  # the OOM killer, or an operator
 
 
@@ -44,7 +44,8 @@ def settings(tmp_path: Path) -> Settings:
 
 def executor(settings: Settings, **options: float) -> CrawlExecutor:
     catalogue = Catalogue(settings.database_url)
-    return CrawlExecutor(catalogue, SchedulerSettings(**options), settings.data_dir / "logs", settings.warc_dir)
+    return CrawlExecutor(catalogue, SchedulerSettings(**options), settings.data_dir / "logs", settings.warc_dir,
+                         settings.host)
 
 
 def test_a_process_that_crashes_before_opening_its_run_still_gets_one(settings: Settings) -> None:

@@ -79,7 +79,7 @@ def test_recrawl_fetches_only_what_is_new_or_due_and_versions_a_corrected_articl
     # new; due and changed; due and unchanged. Not article 1: known, and past the refresh window.
     assert articles == {new_path, corrected.path, bench_article(2)[0].path}
     assert aged not in articles
-    assert ("/robots.txt", 304) in captures  # the spider's conditional GET of an unchanged page
+    assert ("/robots.txt", 304) in captures  # the conditional GET of an unchanged robots.txt
     assert second["not_modified"] == sum(status == 304 for _, status in captures) >= 1
     assert second["pages"] == len(captures)
     assert all((service.data_dir / "warcs" / name).is_file() for name in first["warc_files"] + second["warc_files"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from archive.catalogue.store import Catalogue
 from archive.extract.article import Extracted
 from archive.query.facets import facet_counts
 from archive.query.search import ArticleQuery
+from archive.warc.records import CaptureInfo
 
 BODY = "\n\n".join(
     f"Paragraph {n}: the regional council voted on the harbour budget after a long debate "
@@ -88,19 +90,64 @@ def test_changed_body_is_a_new_version_and_old_one_is_kept(catalogue: Catalogue)
     assert article["first_seen"].startswith("2026-11-02T08:00")
 
 
-def test_runs_are_recorded_and_dead_ones_closed(catalogue: Catalogue) -> None:
-    run_id = catalogue.start_run("news")
+def capture_of(run_id: int, n: int, status: int = 200) -> CaptureInfo:
+    return CaptureInfo(url=f"https://news.example/{n}.html", timestamp=datetime(2026, 11, 2, 8, n, tzinfo=UTC),
+                       status=status, mime="text/html", record_type="response", warc_file="a.warc.gz",
+                       offset=n * 100, length=100, payload_digest=f"sha1:{run_id}-{n}", refers_to_url=None,
+                       refers_to_date=None)
+
+
+def test_runs_are_recorded_with_their_host_and_a_first_heartbeat(catalogue: Catalogue) -> None:
+    run_id = catalogue.start_run("news", host="crawler-1")
+    run = catalogue.get_run(run_id)
+    assert (run.status, run.host, run.pid) == ("running", "crawler-1", os.getpid())
+    assert abs((catalogue.clock() - run.heartbeat).total_seconds()) < 5
+    assert catalogue.beat(run_id, pages=3) is True
     catalogue.finish_run(run_id, "ok", pages=3, errors=0)
     assert catalogue.get_run(run_id).status == "ok"
-    dead = catalogue.start_run("news")
-    catalogue.update_run(dead, pid=2**22 + 12345)  # no such process
-    assert catalogue.mark_dead_runs() == 1
-    assert catalogue.get_run(dead).status == "interrupted"
+    assert catalogue.beat(run_id, pages=4) is False  # closed: a late beat changes nothing
+    assert catalogue.get_run(run_id).pages == 3
+
+
+def test_a_run_of_this_host_whose_process_is_gone_is_closed_at_once(catalogue: Catalogue) -> None:
+    dead = catalogue.start_run("news", host="crawler-1")
+    catalogue.update_run(dead, pid=2**22 + 12345, pages=0)  # no such process; figures never saved
+    for n in range(3):
+        catalogue.add_capture(dead, capture_of(dead, n, status=304 if n == 2 else 200))
+    alive = catalogue.start_run("news", host="crawler-1")  # this very process
+    assert catalogue.mark_dead_runs("crawler-1", timeout=60) == [dead]
+    run = catalogue.get_run(dead)
+    assert (run.status, run.pages, run.not_modified) == ("interrupted", 3, 1)  # recounted from its captures
+    assert run.message.startswith("no heartbeat since ") and "from host crawler-1" in run.message
+    assert f"({2**22 + 12345}) is gone" in run.message
+    assert run.finished == run.heartbeat  # its last sign of life
+    assert catalogue.get_run(alive).status == "running"
+
+
+def test_a_live_run_of_another_host_is_never_touched(catalogue: Catalogue) -> None:
+    theirs = catalogue.start_run("news", host="crawler-2")
+    catalogue.update_run(theirs, pid=2**22 + 12345)  # no such process here, which says nothing of crawler-2
+    assert catalogue.mark_dead_runs("crawler-1", timeout=60) == []
+    assert catalogue.get_run(theirs).status == "running"
+
+
+def test_a_run_without_a_heartbeat_for_the_timeout_is_interrupted_whatever_its_host(catalogue: Catalogue) -> None:
+    stale = catalogue.start_run("news", host="crawler-2")
+    catalogue.add_capture(stale, capture_of(stale, 1))
+    last_beat = catalogue.clock() - timedelta(seconds=90)
+    catalogue.update_run(stale, heartbeat=last_beat)
+    fresh = catalogue.start_run("news", host="crawler-3")
+    assert catalogue.mark_dead_runs("crawler-1", timeout=60) == [stale]
+    run = catalogue.get_run(stale)
+    assert (run.status, run.pages) == ("interrupted", 1)
+    assert run.message == (f"no heartbeat since {last_beat:%Y-%m-%d %H:%M:%S} UTC from host crawler-2 "
+                           "(timeout 60 s): its crawl process is gone")
+    assert catalogue.get_run(fresh).status == "running"
+    assert catalogue.beat(stale) is False  # were it only held up, the crawl learns it was closed
 
 
 def test_article_lists_every_capture_of_its_urls_unchanged_refetches_included(catalogue: Catalogue) -> None:
     from archive.query.articles import get_article
-    from archive.warc.records import CaptureInfo
 
     url = "https://news.example/2026/11/02/harbour.html"
 

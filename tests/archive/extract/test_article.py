@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -13,10 +14,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))  # benchmarks/ is not an installed package
 
+from trafilatura import bare_extraction  # noqa: E402
+from trafilatura.utils import load_html  # noqa: E402
+
 from archive.extract.article import Extracted, decode_html, extract_article  # noqa: E402
 from benchmarks.scoring import shingle_scores  # noqa: E402
 
-MIN_F1 = 0.95  # trafilatura's defaults score 0.961 here; ours 0.978 when this was written
+# Floors a little under what archive.extract.article reaches (articles-dev 0.980, multilingual-dev
+# 0.879 on its 75 full-text pages, dates-dev 23 of 24 days); trafilatura alone: 0.963, 0.833.
+MIN_F1 = {"articles-dev": 0.97, "multilingual-dev": 0.865}
+MIN_DATE_SHARE = 0.9
 
 # Written for these tests, not taken from any page.
 FRENCH = [
@@ -62,19 +69,33 @@ def page(
 
 
 # --- Quality on the benchmark -------------------------------------------------------------
-def test_body_quality_on_articles_dev(datasets_dir: Path) -> None:
-    folder = datasets_dir / "articles-dev"
+def rows_and_pages(folder: Path) -> tuple[list[dict], list[bytes]]:
+    """A dataset's ground-truth rows and page bytes."""
     rows = [json.loads(line) for line in (folder / "ground-truth.jsonl").open(encoding="utf-8")]
-    bodies = [(folder / f"{row['id']}.html").read_bytes() for row in rows]
-    urls = [row["url"] for row in rows]
+    return rows, [(folder / f"{row['id']}.html").read_bytes() for row in rows]
+
+
+@pytest.mark.parametrize("name", sorted(MIN_F1))
+def test_body_quality(datasets_dir: Path, name: str) -> None:
+    rows, bodies = rows_and_pages(datasets_dir / name)
+    scored = [(row, body) for row, body in zip(rows, bodies) if row.get("articleBody")]
+    urls = [row.get("url") or "" for row, _ in scored]
     # The crawler runs extraction in a process pool: the same route, on every page.
     with ProcessPoolExecutor(max_workers=2) as pool:
-        articles = list(pool.map(extract_article, bodies, urls, chunksize=4))
+        articles = list(pool.map(extract_article, [body for _, body in scored], urls, chunksize=4))
 
-    scores = shingle_scores((row["articleBody"], a.text if a else "") for row, a in zip(rows, articles))
-    print(f"articles-dev: P={scores.precision:.3f} R={scores.recall:.3f} F1={scores.f1:.3f}")
-    assert scores.f1 >= MIN_F1, scores
-    assert articles[0] == extract_article(bodies[0], urls[0])  # deterministic across processes
+    scores = shingle_scores((row["articleBody"], a.text if a else "") for (row, _), a in zip(scored, articles))
+    print(f"{name}: P={scores.precision:.3f} R={scores.recall:.3f} F1={scores.f1:.3f}")
+    assert scores.f1 >= MIN_F1[name], scores
+    assert articles[0] == extract_article(scored[0][1], urls[0])  # deterministic across processes
+
+
+def test_publication_day_on_dates_dev(datasets_dir: Path) -> None:
+    rows, bodies = rows_and_pages(datasets_dir / "dates-dev")
+    dated = [(row, body) for row, body in zip(rows, bodies) if re.fullmatch(r"\d{4}-\d\d-\d\d", str(row["date"]))]
+    found = [extract_article(body, row["url"]) for row, body in dated]
+    hits = [bool(a and a.published and a.published[:10] == row["date"]) for (row, _), a in zip(dated, found)]
+    assert sum(hits) >= MIN_DATE_SHARE * len(hits), f"{sum(hits)} of {len(hits)}"
 
 
 # --- Encodings -----------------------------------------------------------------------------
@@ -106,6 +127,23 @@ def test_legacy_charset_declared_in_header_or_meta(
 def test_undeclared_legacy_charset_is_detected(paragraphs: list[str], lang: str, charset: str) -> None:
     html = page(paragraphs, lang=lang)
     assert decode_html(html.encode(charset)) == html
+
+
+@pytest.mark.parametrize("content_type", [None, "text/html; charset=windows-1252"])
+def test_real_latin1_page_reads_as_its_annotators_read_it(datasets_dir: Path, content_type: str | None) -> None:
+    # A French page stored in ISO-8859-1 (windows-1252 is its superset, as browsers read it).
+    folder = datasets_dir / "multilingual-dev"
+    row = next(
+        json.loads(line) for line in (folder / "ground-truth.jsonl").open(encoding="utf-8")
+        if '"encoding_declared": "iso-8859-1"' in line
+    )
+    body = (folder / f"{row['id']}.html").read_bytes()
+    article = extract_article(body, row["url"], content_type)
+
+    assert article is not None and article.language == row["lang"]
+    assert "\ufffd" not in article.text and "Ã" not in article.text  # no mojibake
+    text = " ".join(article.text.split())
+    assert all(" ".join(segment.split()) in text for segment in row["with"])
 
 
 def test_utf8_declaration_with_stray_bytes_does_not_fail() -> None:
@@ -140,7 +178,7 @@ def test_article_metadata() -> None:
         text="\n\n".join(ENGLISH),  # the <h1> headline is the title, not part of the body
         title="Pier to be rebuilt",
         authors=["Ann Jones", "Tom Reed"],
-        published="2024-05-14",
+        published="2024-05-14T08:30:00+00:00",  # time and zone as the page states them
         language="en",
         sitename="Harbour Times",
         canonical_url="https://news.example.com/2024/05/pier-to-be-rebuilt",
@@ -198,3 +236,106 @@ def test_declared_article_without_body_keeps_metadata() -> None:
     article = extract_article(html.encode(), "https://news.example.com/video")
     assert article is not None
     assert (article.text, article.title, article.language) == ("", "Video: Hafenfest", "de")
+
+
+# --- Dates -----------------------------------------------------------------------------------
+def json_ld(**fields: object) -> str:
+    """A NewsArticle JSON-LD script with the given fields."""
+    return f'<script type="application/ld+json">{json.dumps({"@type": "NewsArticle", **fields})}</script>'
+
+
+def test_published_keeps_time_and_zone_from_json_ld_and_modified_apart() -> None:
+    head = json_ld(datePublished="2026-11-03T08:15:00+01:00", dateModified="2026-11-04T10:00:00+01:00")
+    article = extract_article(page(ENGLISH, head=head).encode(), "https://news.example.com/pier")
+    assert article.published == "2026-11-03T08:15:00+01:00"
+    assert article.modified == "2026-11-04T10:00:00+01:00"
+    assert article.published[:10] == "2026-11-03"  # what the catalogue keeps of it
+
+
+def test_published_precedence_structured_data_then_hint_then_page_then_url() -> None:
+    url = "https://news.example.com/2026/10/30/pier"
+    other_meta = '<meta name="date" content="2026-11-01">'  # htmldate reads it, with others
+    stated = page(ENGLISH, head=json_ld(datePublished="2026-11-03T08:15:00Z"))
+    assert extract_article(stated.encode(), url, published_hint="2026-11-02").published == (
+        "2026-11-03T08:15:00+00:00"
+    )
+    in_meta = page(ENGLISH, head=other_meta)
+    assert extract_article(in_meta.encode(), url, published_hint="Mon, 02 Nov 2026 09:00:00 +0100").published == (
+        "2026-11-02T09:00:00+01:00"  # a feed's pubDate, as ISO 8601
+    )
+    assert extract_article(in_meta.encode(), url).published == "2026-11-01"
+    assert extract_article(page(ENGLISH).encode(), url).published == "2026-10-30"
+
+
+def test_utc_time_is_given_in_the_offset_the_page_states_for_the_same_instant() -> None:
+    head = json_ld(datePublished="2026-11-03T23:30:00Z") + (
+        '<meta property="article:published_time" content="2026-11-03T20:30:00-03:00">'
+    )
+    article = extract_article(page(ENGLISH, head=head).encode(), "https://news.example.com/pier")
+    assert article.published == "2026-11-03T20:30:00-03:00"
+
+
+def test_implausible_stated_dates_are_ignored() -> None:
+    head = json_ld(datePublished="2999-01-01T00:00:00Z") + (
+        '<meta property="article:published_time" content="not a date">'
+    )
+    article = extract_article(page(ENGLISH, head=head).encode(), "https://news.example.com/2026/10/30/x")
+    assert article.published == "2026-10-30"
+
+
+# --- Authors ---------------------------------------------------------------------------------
+def test_login_link_marked_up_as_author_is_not_an_author(datasets_dir: Path) -> None:
+    # A real news page (ria.ru, multilingual-dev) whose theme puts its "log in" link in the
+    # author slot: trafilatura alone reports that link's text as the author.
+    body = (datasets_dir / "multilingual-dev" / "daniel-31b484b471d24eef.html").read_bytes()
+    tree = load_html(decode_html(body))
+    login_labels = {" ".join(e.text_content().split()) for e in tree.xpath("//*[contains(@class, 'authorized')]")}
+    alone = bare_extraction(tree, with_metadata=True).author
+    assert alone and alone in login_labels  # the case is there
+
+    article = extract_article(body, "https://ria.ru/")
+    assert article is not None and article.text
+    assert not set(article.authors) & login_labels
+    assert article.authors == []
+
+
+@pytest.mark.parametrize(
+    ("byline", "expected"),
+    [
+        ("By Ann Jones and Tom Reed", ["Ann Jones", "Tom Reed"]),
+        ("Par Jeanne Dupont et Paul Martin", ["Jeanne Dupont", "Paul Martin"]),
+        ("بقلم أحمد علي و محمد حسن", ["أحمد علي", "محمد حسن"]),
+        ("Lars Fischer, Alina Schadwinkel", ["Lars Fischer", "Alina Schadwinkel"]),
+        ("ANN  JONES; Anne DUPONT", ["Ann Jones", "Anne Dupont"]),  # capitals, stray spaces
+        ("Harbour Times Staff", []),
+        ("Log in", []),
+        ("ann.jones@example.com", []),
+        ("Ann Jones, CNN Business", ["Ann Jones"]),
+    ],
+)
+def test_authors_are_people_split_and_written_alike(byline: str, expected: list[str]) -> None:
+    head = f'<meta name="author" content="{byline}">'
+    article = extract_article(page(ENGLISH, head=head).encode(), "https://news.harbour-times.example/pier")
+    assert article.authors == expected
+
+
+def test_the_site_is_not_an_author_beside_a_person() -> None:
+    stated = json_ld(author=[{"@type": "Organization", "name": "Harbour Times"}, {"@type": "Person", "name": "Ann Jones"}])
+    head = stated + '<meta property="og:site_name" content="Harbour Times">'
+    article = extract_article(page(ENGLISH, head=head).encode(), "https://news.example.com/pier")
+    assert article.authors == ["Ann Jones"]
+
+
+# --- Furniture around the body ---------------------------------------------------------------
+def test_section_label_teasers_share_and_related_lines_are_not_body() -> None:
+    body = (
+        "<main><article><a href='/culture/'>Culture</a><h1>Pier to be rebuilt</h1>"
+        f"<p>{FRENCH[0]}</p><p><a href='/2024/05/autre-article'>La mairie rouvre la piscine du quartier cet été</a></p>"
+        f"<p>{FRENCH[1]}</p><div class='share-bar'><p>Partager sur les réseaux sociaux</p></div>"
+        f"<p>Lire aussi : Le marché de Noël revient place de l'église</p><p>{FRENCH[2]}</p>"
+        "<div class='related-articles'><p>Un autre sujet sur la vie du quartier et ses commerces</p></div>"
+        "</article></main>"
+    )
+    html = f'<html lang="fr"><head><title>Pier to be rebuilt</title></head><body>{body}</body></html>'
+    article = extract_article(html.encode(), "https://news.example.com/2024/05/pier")
+    assert article.text == "\n\n".join(FRENCH)

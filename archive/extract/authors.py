@@ -1,0 +1,164 @@
+"""Authors of an article: the people a page names as its writers, one name each, written alike.
+
+Pages name their authors in JSON-LD, in meta tags and in bylines, and mix in what is not a
+person: the site or the agency ("AFP", "Redacción Trome"), the newsroom ("Staff"), the
+login link a theme marks up as ``author`` ("Log in", "Войти"), e-mail addresses, dates.
+``people`` keeps what has the shape of a person's name, split where a byline joins several
+("A and B", "A, B", "A et B", "A و B"), byline words taken off, all-caps names in title case.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Iterable
+
+MAX_NAME_WORDS = 5  # "Juan Carlos Muñoz de la Fuente" has six with its particles, which don't count
+MAX_NAME_CHARS = 60
+ACRONYM_MAX_LETTERS = 4
+SITE_WORD_MIN_CHARS = 4  # "kath" of kath.net; shorter host words ("gr", "tv") match names by chance  # "CNN", "AFP", "PL", "RDN": in a mixed-case name, an organisation's mark
+
+# Words that begin a byline: "By", "Par", "Von", "بقلم", "Автор:", "作者："...
+_BYLINE_WORDS = (
+    r"(?:written |reported |text |photos? )?by|par|por|di|da|door|av|af|przez|von|texte?|autor(?:in|a)?",
+    r"auteur|author|écrit par|escrito por|redactado por|بقلم|كتب|كتبت|автор|текст",
+)
+_BYLINE_PREFIX = re.compile(
+    rf"^(?:(?:{'|'.join(_BYLINE_WORDS)})(?:\s*[:：|–—-]\s*|\s+)|(?:作者|撰文|记者|記者|文)\s*[:：]?\s*)",
+    re.IGNORECASE,
+)
+# Where a byline joins names: commas (Latin, Arabic, CJK), semicolons, slashes, ampersands, and
+# "and" in the languages we crawl (Arabic "و" is written apart from the name it joins here).
+_JOINERS = re.compile(
+    r"\s*[,;/&،、；]\s*|\s+(?:and|et|und|y|e|i|en|og|och|oraz|и|και|ve|و)\s+", re.IGNORECASE
+)
+_NOT_A_NAME = re.compile(r"[\d@©®™«»\"“”„<>|=+#*]|https?:|www\.|\.\w{2,4}\b|\s-\s")
+# Ends of host names that bylines keep when they lose the dot ("wpolityce pl", "udn com").
+_DOMAIN_ENDINGS = frozenset(
+    "com net org info pl gr de fr ru es it uk ua cn pa br ar mx co cl pe ve bo py uy ch at be nl eu tv".split()
+)
+# A name's particles, lower-case in the middle of a name in many languages.
+_PARTICLES = frozenset(
+    "de da di do du del della der den des dos das la le van von ter ten zu zur al el bin ibn bint y e".split()
+)
+# Words that name a role, an organisation or a page control, not a person (case-folded,
+# compared with whole words). Kept short: the shape tests above catch most others.
+_NOT_PEOPLE = frozenset(
+    """staff team editor editors editorial redaction rédaction redacción redação redaktion redazione
+    redakcja редакция newsroom desk reporters correspondent correspondents writer writers contributor
+    contributors agency agencia agence agenzia press presse prensa stampa news noticias nachrichten
+    actualités wiadomości новости online digital media gmbh ag inc ltd llc plc sa srl e.v verlag
+    stiftung foundation fondation fundación association verein ministry ministère ministerio
+    government admin administrator webmaster bureau service services business group interactive logo
+    ομαδα συντακτικη συνταξη
+    login logout log sign register subscribe account connexion anmelden registrieren abmelden
+    iniciar sesión registrarse войти вход выход регистрация аккаунт تسجيل الدخول""".split()
+)
+
+
+def people(candidates: Iterable[str | None], site: SiteNames) -> list[str]:
+    """The persons named by the candidate bylines of the first source that names any.
+
+    ``candidates`` go from the most to the least trusted source (JSON-LD, meta tags,
+    trafilatura's byline). A name that is the site's own is kept only where nothing else
+    is found and it has a person's shape: on a personal blog the site is named after its author.
+    """
+    for candidate in candidates:
+        names = [clean_name(part) for part in split_byline(candidate or "")]
+        found = list(dict.fromkeys(name for name in names if name and is_person(name, site)))
+        if found:
+            others = [name for name in found if not site.is_named(name)]
+            return others or [name for name in found if _is_cased(name)]
+    return []
+
+
+class SiteNames:
+    """The names a site goes by: its og:site_name, its host, and the words of its host."""
+
+    def __init__(self, sitename: str | None, host: str, title_parts: Iterable[str] = ()) -> None:
+        """``title_parts``: the segments of the page title, one of them the site's name."""
+        labels = [label for label in host.lower().removeprefix("www.").split(".")[:-1] if label]
+        names = (sitename or "", host.removeprefix("www."), *labels, *title_parts)
+        self.whole = {squeezed(name) for name in names} - {""}
+        words = {squeezed(word) for label in labels for word in label.split("-")}
+        self.words = {word for word in words if len(word) >= SITE_WORD_MIN_CHARS}
+
+    def is_named(self, name: str) -> bool:
+        """Whether the name is the site's whole name ("Harbour Times", "tageswoche.ch")."""
+        return squeezed(name) in self.whole
+
+    def has_word_of(self, name: str) -> bool:
+        """Whether a word of the name is a word of the host ("Rizospastis Gr", "Kath Net")."""
+        return any(squeezed(word) in self.words for word in name.split())
+
+
+def split_byline(byline: str) -> list[str]:
+    """One byline's names: entities decoded, byline words off, split where it joins names."""
+    text = " ".join(unicodedata.normalize("NFC", html.unescape(byline)).split())
+    return [_BYLINE_PREFIX.sub("", part).strip(" .:-–—") for part in _JOINERS.split(_BYLINE_PREFIX.sub("", text))]
+
+
+def clean_name(name: str) -> str:
+    """A name with its whitespace collapsed and its words in capitals ("Chokri GHARBI") in title case.
+
+    A short word in capitals inside a name in mixed case stays: it is an acronym
+    ("CNN Business"), and ``is_person`` turns the name down.
+    """
+    words = name.split()
+    all_caps = all(word.isupper() for word in words if any(char.isalpha() for char in word))
+    return " ".join(
+        word.title() if word.isupper() and (all_caps or _letters(word) > ACRONYM_MAX_LETTERS) else word
+        for word in words
+    )
+
+
+def _letters(word: str) -> int:
+    return sum(char.isalpha() for char in word)
+
+
+def is_person(name: str, site: SiteNames | None = None) -> bool:
+    """Whether a cleaned name has the shape of a person's name and names no role or site."""
+    if not name or len(name) > MAX_NAME_CHARS or _NOT_A_NAME.search(name):
+        return False
+    words = name.split()
+    core = [word for word in words if word.casefold() not in _PARTICLES]
+    if not core or len(core) > MAX_NAME_WORDS:
+        return False
+    if len(core) > 1 and _plain(core[-1]) in _DOMAIN_ENDINGS:
+        return False  # "Biolog Pl", "Udn Com": a host, its dot lost
+    if len(core) > 2 and all(len(word) == 1 for word in core[-2:]):
+        return False  # "Interia S A", "AltumNet sp z o o": a company's legal form
+    parts = {_plain(part).strip(".'’") for word in words for part in re.split(r"[-‐]", word)}
+    if parts & _NOT_PEOPLE or (site is not None and site.has_word_of(name)):
+        return False
+    if not _is_cased(name):
+        return True  # a script without case (CJK, Arabic): nothing more to tell from its shape
+    if len(core) < 2:
+        return False  # "Log", "Войти", "Editor", "AFP": a person is named with at least two words
+    for word in core:
+        if not word[0].isupper() and not word[0] in "'’(":
+            return False  # "Log in", "Se connecter": a name's words are capitalised
+        letters = [char for char in word if char.isalpha()]
+        if len(letters) <= ACRONYM_MAX_LETTERS and len(letters) > 1 and word.isupper() and "." not in word:
+            return False  # "CNN Business", "AP National Political Writer"
+    return True
+
+
+def _is_cased(name: str) -> bool:
+    """Whether the name is written in a script with capitals, where its shape tells."""
+    return any(char.isupper() or char.islower() for char in name)
+
+
+def _plain(word: str) -> str:
+    """A word case-folded and without accents: "ΟΜΑΔΑ" and "Ομάδα" compare."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def squeezed(text: str) -> str:
+    """Letters and digits only, case-folded: "Tages-Woche" and "tageswoche.ch" compare."""
+    return "".join(re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold()))
+
+
+_NOT_PEOPLE = frozenset(map(_plain, _NOT_PEOPLE))  # compared as ``is_person`` sees words
