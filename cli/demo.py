@@ -1,6 +1,6 @@
 """`newsarchive demo`: the whole pipeline, offline, on the bundled example news site.
 
-The site (``cli/demo_site/``) is served on 127.0.0.1 at a fixed port, so a
+The site (``cli/demo_site/``, served by :mod:`cli.demo_server`) is served on 127.0.0.1 at a fixed port, so a
 second demo run finds the same URLs and shows the incremental crawl at work.
 """
 
@@ -18,16 +18,15 @@ from archive.config import ConfigError, Settings, parse_sources
 from archive.query.search import ArticleQuery, search_articles
 from cli.formats import write_rows
 from crawler.run import run_crawl
-from tests.site_server import BASE_PLACEHOLDER, SiteServer
+from cli.demo_server import BASE_PLACEHOLDER, DEMO_SITE, DemoServer
 
-DEMO_SITE = Path(__file__).with_name("demo_site")
 SOURCES_TEMPLATE = Path(__file__).with_name("sources_template.toml")  # the sources.toml the demo leaves
 
 
 def run_demo(settings: Settings, out: TextIO, port: int = 8765) -> int:
     """Serve, crawl and report; the exit status (0 when the crawl succeeded)."""
     try:
-        server = SiteServer(DEMO_SITE, port=port).start()
+        server = DemoServer(DEMO_SITE, port=port).start()
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise
