@@ -9,7 +9,7 @@ processes and watches them:
   gracefully, closes its WARC file and records the run ``interrupted``; still alive after
   the grace period, the process and its extraction workers (its own process group) get
   SIGKILL, and its WARC file stays ``*.warc.gz.open``, never a finished name, until the
-  next crawl recovers it (``archive/recovery.py``);
+  next crawl recovers it (``archive/warc/recovery.py``);
 - when the process is gone, the run record is made to tell what happened, at once: the
   supervisor saw the process end, so it does not wait for the run's heartbeat to go stale.
   The run is found by this host's name and the process's pid, never by the pid alone, as

@@ -36,7 +36,7 @@ GROUND_TRUTH = DATASETS / "articles-dev" / "ground-truth.jsonl"
 APPENDED_SENTENCE = " This story has been updated with a response from the company."
 APPENDED_BOILERPLATE = "\n\nShare this article\n\n© 2019 Example Media Group. All rights reserved."
 LIGHT_DROP_SHARE = 0.05  # a paragraph holding at most 5% of the words: "long article" edits
-DROPS_PER_ARTICLE = 12  # spread over the article; all 1,139 drops take 3 s (see archive/dedup.py)
+DROPS_PER_ARTICLE = 12  # spread over the article; all 1,139 drops take 3 s (see archive/catalogue/dedup.py)
 
 
 def restyle(text: str) -> str:
