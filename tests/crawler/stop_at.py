@@ -66,7 +66,7 @@ class StopAt:
                     self.stop()
         elif (event == "c_call" and getattr(arg, "__name__", "") == "commit"
               and isinstance(getattr(arg, "__self__", None), sqlite3.Connection)
-              and _called_from(frame, COMMITTERS[self.point], "archive/catalogue.py")):
+              and _called_from(frame, COMMITTERS[self.point], "archive/catalogue/store.py")):
             self.stop()
 
     def stop(self) -> None:

@@ -69,7 +69,7 @@ def test_a_writer_owns_its_file_until_it_dies_even_of_sigkill(tmp_path: Path) ->
                               protocol="HTTP/1.1", status=200, reason="", response_headers=[], payload=b"a")
         print("written", flush=True)
         time.sleep(120)
-    """)], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+    """)], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[3])
     try:
         assert writer.stdout is not None and writer.stdout.readline() == "written\n"
         [path] = open_files(tmp_path)
