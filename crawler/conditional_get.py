@@ -26,7 +26,8 @@ from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 from scrapy.statscollectors import StatsCollector
 
-from archive.catalogue.store import Catalogue, Validators
+from archive.catalogue.captures import Validators
+from archive.catalogue.store import Catalogue
 from archive.warc.records import WarcFormatError, read_capture
 from archive.warc.files import resolve
 from crawler.context import crawl_context

@@ -28,7 +28,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from archive.catalogue.store import MIGRATIONS, Catalogue
+from archive.catalogue.database import MIGRATIONS
+from archive.catalogue.store import Catalogue
 from archive.extract.article import Extracted
 from archive.warc.records import WarcWriter
 

@@ -17,7 +17,8 @@ from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddlewa
 from scrapy.http import Response, TextResponse
 from scrapy.utils.test import get_crawler
 
-from archive.catalogue.store import Catalogue, Validators
+from archive.catalogue.captures import Validators
+from archive.catalogue.store import Catalogue
 from archive.warc.records import WarcWriter, read_capture
 from crawler.conditional_get import ConditionalGetMiddleware
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from archive.catalogue.store import utcnow
+from archive.catalogue.database import utcnow
 from archive.config import load_sources
 from archive.catalogue.models import Article, Capture
 from archive.query.articles import get_article
