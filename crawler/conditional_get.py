@@ -28,7 +28,8 @@ from scrapy.statscollectors import StatsCollector
 
 from archive.catalogue.captures import Validators
 from archive.catalogue.store import Catalogue
-from archive.warc.records import WarcFormatError, read_capture
+from archive.warc.reader import read_capture
+from archive.warc.records import WarcFormatError
 from archive.warc.files import resolve
 from crawler.context import crawl_context
 

@@ -33,7 +33,8 @@ from sqlalchemy.exc import DBAPIError
 
 from archive.catalogue.database import is_disk_full
 from archive.catalogue.store import Catalogue
-from archive.warc.records import CaptureInfo, WarcWriter
+from archive.warc.records import CaptureInfo
+from archive.warc.writer import WarcWriter
 from crawler.context import crawl_context
 from crawler.run_record import FAILURE
 

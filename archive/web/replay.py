@@ -64,7 +64,8 @@ from archive.warc.index import (
     cdxj_line,
 )
 from archive.warc.files import resolve
-from archive.warc.records import StoredRecord, WarcFormatError, read_capture
+from archive.warc.reader import read_capture
+from archive.warc.records import StoredRecord, WarcFormatError
 from archive.wayback import (
     PAGE,
     RAW,
