@@ -77,13 +77,12 @@ from archive.wayback import (
     replay_url,
     timestamp14,
 )
+from archive.extract.decoding import decode_document, encode_document
 from archive.web.content_coding import accepts_encoding, decode_content
 from archive.web.rewrite import (
     CSS_TYPES,
     HTML_TYPES,
     UrlRewriter,
-    decode_document,
-    encode_document,
     resolve_url,
     rewrite_css,
     rewrite_html,
