@@ -17,13 +17,18 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from starlette.types import ASGIApp
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from archive.wayback import timestamp14
 from archive.catalogue.store import Catalogue
 from archive.catalogue.models import Capture
+from archive.config import Settings
+from archive.web.app import create_app
+from archive.web.isolation import Origins
 from archive.web.replay import create_replay_app
+from archive.web.serving import bind, bound_port
 from archive.urls import surt
 from tests.command import run_cli_in
 from tests.site_server import SiteServer
@@ -114,30 +119,59 @@ def replay_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayA
     yield ReplayArchive(site, workdir, stamps[0], stamps[1])
 
 
+# In-process clients: the replay origin is the TestClient's own, the app origin another.
+TEST_ORIGINS = Origins.of("http://app.test", "http://testserver")
+
+
 @pytest.fixture(scope="session")
 def replay_client(replay_archive: ReplayArchive) -> Iterator[TestClient]:
-    """The replay app in-process, redirects not followed."""
+    """The replay origin's app in-process, redirects not followed."""
     catalogue = Catalogue(replay_archive.db_url)
-    with TestClient(create_replay_app(catalogue, replay_archive.warc_dir), follow_redirects=False) as client:
+    with TestClient(create_replay_app(catalogue, replay_archive.warc_dir, TEST_ORIGINS),
+                    follow_redirects=False) as client:
         yield client
     catalogue.close()
 
 
 @pytest.fixture(scope="session")
-def replay_server(replay_archive: ReplayArchive) -> Iterator[str]:
-    """The replay app served by uvicorn on a free loopback port; yields its base URL."""
-    catalogue = Catalogue(replay_archive.db_url)
-    server = uvicorn.Server(uvicorn.Config(create_replay_app(catalogue, replay_archive.warc_dir), host="127.0.0.1",
-                                           port=0, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, name="replay-server", daemon=True)
+def app_client(replay_archive: ReplayArchive) -> Iterator[TestClient]:
+    """The app origin's app in-process (its replay frames point at ``replay_client``), redirects not followed."""
+    settings = Settings(data_dir=replay_archive.data_dir, db_url=replay_archive.db_url)
+    with TestClient(create_app(settings, TEST_ORIGINS), base_url=TEST_ORIGINS.app,
+                    follow_redirects=False) as client:
+        yield client
+
+
+def start_server(app: ASGIApp, sock: socket.socket) -> uvicorn.Server:
+    """``app`` served by uvicorn on a bound socket, in a thread; returns once it listens."""
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="test-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the replay server did not start within 10 s")
+            pytest.fail("a web server did not start within 10 s")
         time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
+    return server
+
+
+@pytest.fixture(scope="session")
+def servers(replay_archive: ReplayArchive) -> Iterator[Origins]:
+    """The app and the replay origin served by uvicorn on two free loopback ports, as ``newsarchive serve`` does."""
+    app_socket, replay_socket = bind("127.0.0.1", 0), bind("127.0.0.1", 0)
+    origins = Origins.of(f"http://127.0.0.1:{bound_port(app_socket)}", f"http://127.0.0.1:{bound_port(replay_socket)}")
+    catalogue = Catalogue(replay_archive.db_url)
+    settings = Settings(data_dir=replay_archive.data_dir, db_url=replay_archive.db_url)
+    running = [start_server(create_app(settings, origins), app_socket),
+               start_server(create_replay_app(catalogue, replay_archive.warc_dir, origins), replay_socket)]
+    yield origins
+    for server in running:
+        server.should_exit = True
+    time.sleep(0.2)
     catalogue.close()
+
+
+@pytest.fixture(scope="session")
+def replay_server(servers: Origins) -> str:
+    """The replay origin's base URL."""
+    return servers.replay
