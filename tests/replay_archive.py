@@ -12,7 +12,9 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,8 @@ from archive.wayback import timestamp14
 from archive.catalogue.store import Catalogue
 from archive.catalogue.models import Capture
 from archive.config import Settings
+from archive.warc.index import index_warcs
+from archive.warc.records import WarcWriter
 from archive.web.app import create_app
 from archive.web.isolation import Origins
 from archive.web.replay import create_replay_app
@@ -155,20 +159,63 @@ def start_server(app: ASGIApp, sock: socket.socket) -> uvicorn.Server:
     return server
 
 
+@dataclass(frozen=True)
+class Page:
+    """One archived exchange of a written archive."""
+
+    url: str
+    date: datetime
+    body: bytes
+    status: int = 200
+    content_type: str = "text/html; charset=utf-8"
+
+
+def write_archive(data_dir: Path, pages: list[Page]) -> Settings:
+    """An archive of ``pages`` written with the project's WARC writer and indexed, as a crawl leaves one."""
+    warc_dir = data_dir / "warcs"
+    warc_dir.mkdir(parents=True)
+    with WarcWriter(warc_dir, "written") as writer:
+        for page in pages:
+            writer.write_exchange(url=page.url, method="GET", request_headers=[("Accept", "*/*")], request_body=b"",
+                                  protocol="HTTP/1.1", status=page.status, reason="",
+                                  response_headers=[("Content-Type", page.content_type)], payload=page.body,
+                                  ip="127.0.0.1", date=page.date)
+    settings = Settings(data_dir=data_dir)
+    catalogue = Catalogue(settings.database_url)  # created, as `newsarchive index` would
+    try:
+        index_warcs(catalogue, warc_dir)
+    finally:
+        catalogue.close()
+    return settings
+
+
+@contextmanager
+def running_origins(settings: Settings, app_socket: socket.socket | None = None,
+                    replay_socket: socket.socket | None = None) -> Iterator[Origins]:
+    """The app and the replay origin of an archive served by uvicorn on loopback, as ``newsarchive serve`` does.
+
+    Sockets may be bound beforehand, when what is archived must name the origins' ports.
+    """
+    app_socket = app_socket or bind("127.0.0.1", 0)
+    replay_socket = replay_socket or bind("127.0.0.1", 0)
+    origins = Origins.of(f"http://127.0.0.1:{bound_port(app_socket)}", f"http://127.0.0.1:{bound_port(replay_socket)}")
+    catalogue = Catalogue(settings.database_url, read_only=True)
+    running = [start_server(create_app(settings, origins), app_socket),
+               start_server(create_replay_app(catalogue, settings.warc_dir, origins, token=settings.access_token),
+                            replay_socket)]
+    try:
+        yield origins
+    finally:
+        for server in running:
+            server.should_exit = True
+        catalogue.close()
+
+
 @pytest.fixture(scope="session")
 def servers(replay_archive: ReplayArchive) -> Iterator[Origins]:
-    """The app and the replay origin served by uvicorn on two free loopback ports, as ``newsarchive serve`` does."""
-    app_socket, replay_socket = bind("127.0.0.1", 0), bind("127.0.0.1", 0)
-    origins = Origins.of(f"http://127.0.0.1:{bound_port(app_socket)}", f"http://127.0.0.1:{bound_port(replay_socket)}")
-    catalogue = Catalogue(replay_archive.db_url)
-    settings = Settings(data_dir=replay_archive.data_dir, db_url=replay_archive.db_url)
-    running = [start_server(create_app(settings, origins), app_socket),
-               start_server(create_replay_app(catalogue, replay_archive.warc_dir, origins), replay_socket)]
-    yield origins
-    for server in running:
-        server.should_exit = True
-    time.sleep(0.2)
-    catalogue.close()
+    """Both origins over the crawled archive."""
+    with running_origins(Settings(data_dir=replay_archive.data_dir, db_url=replay_archive.db_url)) as origins:
+        yield origins
 
 
 @pytest.fixture(scope="session")
