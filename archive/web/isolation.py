@@ -159,6 +159,7 @@ class Guard:
             # traded for a cookie, and dropped from the address (history, Referer, the archived URL's query)
             rest = urlencode([(name, value) for name, value in pairs if name != TOKEN_NAME])
             path = scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?", 1)[0]
+            path = "/" + path.lstrip("/")  # never //host: the redirect stays on this origin
             response = RedirectResponse(path + ("?" + rest if rest else ""), status_code=303)
             response.set_cookie(TOKEN_NAME, self.token, httponly=True, samesite="lax",
                                 secure=scope.get("scheme") == "https")

@@ -145,6 +145,8 @@ def test_every_request_needs_the_token_when_one_is_set(hostile: tuple[Settings, 
         cookie = signed.headers["set-cookie"]
         assert f"{TOKEN_NAME}={TOKEN}" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
         assert client.get(f"{origins.replay}{capture}").status_code == 200  # with the cookie
+    sideways = httpx.get(f"{origins.app}//elsewhere.example/?{TOKEN_NAME}={TOKEN}")
+    assert sideways.status_code == 303 and sideways.headers["location"] == "/elsewhere.example/"  # not //host
 
 
 def test_app_responses_are_never_framed_nor_sniffed(tmp_path: Path) -> None:
