@@ -23,7 +23,14 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from archive.warc.index import CaptureIndex
-from archive.wayback import PAGE, REPLAY_PREFIX, WaybackError, parse_replay_path, replay_url, timestamp14
+from archive.wayback import (
+    PAGE,
+    REPLAY_PREFIX,
+    WaybackError,
+    parse_replay_path,
+    replay_url,
+    timestamp14,
+)
 from archive.web.isolation import FRAME_SANDBOX, Origins
 from archive.web.memento import base_of, choose, memento_headers
 

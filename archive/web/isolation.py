@@ -24,7 +24,12 @@ from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse, RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from archive.config import DEFAULT_APP_PORT, DEFAULT_BIND_HOST, DEFAULT_REPLAY_PORT, ConfigError
+from archive.config import (
+    DEFAULT_APP_PORT,
+    DEFAULT_BIND_HOST,
+    DEFAULT_REPLAY_PORT,
+    ConfigError,
+)
 
 TOKEN_NAME = "newsarchive_token"  # the cookie and the query parameter
 # The replayed document's sandbox in the top frame: scripts and forms run (pages need them),

@@ -20,8 +20,8 @@ from starlette.testclient import TestClient
 from archive.catalogue.store import Catalogue
 from archive.config import Settings
 from archive.warc.index import CaptureIndex
-from archive.wayback import timestamp14
 from archive.warc.records import read_capture
+from archive.wayback import timestamp14
 from archive.web.app import create_app
 from archive.web.replay import create_replay_app
 from tests.replay_archive import TEST_ORIGINS, Page, write_archive
@@ -134,8 +134,8 @@ def test_a_replayed_capture_carries_its_warc_date_and_its_links(clients: dict[st
         response = client.get(f"/web/{timestamp}/{URL}")
         assert response.status_code == 200
         memento_datetime = parsedate_to_datetime(response.headers["memento-datetime"])
-        assert memento_datetime == datetime.fromisoformat(warc_date.replace("Z", "+00:00")).replace(microsecond=0)
-        entries = dict((params["rel"], (uri, params)) for uri, params in links(response.headers["link"]))
+        assert memento_datetime == datetime.fromisoformat(warc_date).replace(microsecond=0)
+        entries = {params["rel"]: (uri, params) for uri, params in links(response.headers["link"])}
         assert entries["original"][0] == URL
         assert entries["timegate"][0] == f"{base}/web/{URL}"
         assert entries["timemap"] == (f"{base}/timemap/link/{URL}",

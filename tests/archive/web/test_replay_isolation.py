@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -64,9 +65,9 @@ Promise.all([read("/api/articles"), read("APP/api/articles", {credentials: "incl
 class Trap(BaseHTTPRequestHandler):
     """The live web: every request it gets is recorded."""
 
-    hits: list[str] = []
+    hits: ClassVar[list[str]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         Trap.hits.append(self.path)
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
