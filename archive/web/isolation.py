@@ -67,6 +67,16 @@ class Origins:
         """Both servers at their default addresses (``newsarchive serve`` without options)."""
         return cls(f"http://{DEFAULT_BIND_HOST}:{DEFAULT_APP_PORT}", f"http://{DEFAULT_BIND_HOST}:{DEFAULT_REPLAY_PORT}")
 
+    @property
+    def app_spellings(self) -> tuple[str, ...]:
+        """The app origin as readers may type it: a loopback one both as 127.0.0.1 and as localhost."""
+        if self.app is None:
+            return ()
+        for one, other in (("//127.0.0.1:", "//localhost:"), ("//localhost:", "//127.0.0.1:")):
+            if one in self.app:
+                return self.app, self.app.replace(one, other)
+        return (self.app,)
+
     def replay_csp(self, *, raw: bool = False) -> str:
         """The CSP of every replay-origin response: loads only from replay; framed only by the app's frame.
 
@@ -77,7 +87,7 @@ class Origins:
         ``raw`` (``id_``): also ``sandbox``, so raw archived HTML or SVG opened on its own
         runs no script and has an opaque origin.
         """
-        ancestors = f"'self' {self.app}" if self.app else "'self'"
+        ancestors = " ".join(("'self'", *self.app_spellings))
         policy = ("default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; form-action 'self'; "
                   f"base-uri 'self'; frame-ancestors {ancestors}")
         return f"sandbox; {policy}" if raw else policy

@@ -253,10 +253,10 @@ class Replayer:
         navigated to inside it says which capture it is, and the frame follows with its banner.
         """
         script = _LINK_GUARD.replace("TIMESTAMP", timestamp)
-        if self.origins.app is not None:
-            shown = replay_url(timestamp14(closest.capture.timestamp), closest.capture.url)
+        shown = replay_url(timestamp14(closest.capture.timestamp), closest.capture.url)
+        for app in self.origins.app_spellings:  # delivered only if the frame is at that origin
             script += (f"if(window.parent!==window){{window.parent.postMessage({{newsarchive:{_js(shown)}}},"
-                       f"{_js(self.origins.app)})}}")
+                       f"{_js(app)})}}")
         return f"<script>{script}</script>"
 
     def _page(self, status: int, title: str, body: str) -> Response:

@@ -193,3 +193,12 @@ def test_an_unusable_port_is_one_line(tmp_path: Path) -> None:
 def test_the_app_and_replay_cannot_share_an_origin() -> None:
     with pytest.raises(ConfigError, match="different origins"):
         Origins.of("http://127.0.0.1:8000", "http://127.0.0.1:8000/")
+
+
+def test_a_loopback_app_may_be_reached_as_127_0_0_1_or_localhost() -> None:
+    for typed in ("http://127.0.0.1:8000", "http://localhost:8000"):
+        csp = Origins.of(typed, "http://127.0.0.1:8080").replay_csp()
+        assert csp.endswith("frame-ancestors 'self' " + " ".join(sorted(
+            ("http://127.0.0.1:8000", "http://localhost:8000"), key=lambda origin: origin != typed)))
+    assert Origins.of("https://news.example.org", "https://replay.example.org").replay_csp().endswith(
+        "frame-ancestors 'self' https://news.example.org")
