@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from archive.config import parse_sources
-from benchmarks.bench_site import build_bench_site
+from tests.bench_site import build_bench_site
 from tests.site_server import BASE_PLACEHOLDER, DEMO_SITE, SiteServer
-from tests.sites import CANONICAL_LINK, FixtureSite, build_fixture_site, fetch
+from tests.site_builder import CANONICAL_LINK
+from tests.sites import FixtureSite, build_fixture_site, fetch
 
 _LINK = re.compile(r"""(?:href="|<loc>|<link>)([^"<]+)""")
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.bench_site import build_bench_site
+from tests.bench_site import build_bench_site
 from crawler.settings import CONCURRENT_REQUESTS
 from tests.site_server import SiteServer
 from tests.archive.warc.test_records import warcio_check

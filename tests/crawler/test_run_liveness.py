@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from archive.catalogue.store import Catalogue
 from archive.catalogue.models import Capture, CrawlRun
-from benchmarks.bench_site import build_bench_site
+from tests.bench_site import build_bench_site
 from tests.site_server import SiteServer
 
 HEARTBEAT = {"NEWSARCHIVE_HEARTBEAT_INTERVAL": "0.5", "NEWSARCHIVE_HEARTBEAT_TIMEOUT": "5"}

@@ -23,7 +23,7 @@ from archive.catalogue.models import Article, Capture
 from archive.query.articles import get_article
 from archive.warc.verify import VerifyReport, verify_warcs
 from archive.warc.records import OPEN_SUFFIX
-from benchmarks.bench_site import bench_article, build_bench_site
+from tests.bench_site import bench_article, build_bench_site
 from cli.article_view import print_article
 from tests.site_server import SiteServer
 from scheduler.service import crawl_job_store, schedule_table
