@@ -1,4 +1,4 @@
-"""The demo's web server: the bundled example newspaper, ``cli/demo_site``, on 127.0.0.1.
+"""The demo's web server: a site folder (the demo newspaper, rendered by :mod:`cli.demo_pages`) on 127.0.0.1.
 
 Only what ``newsarchive demo`` needs to look like a real news server to the crawler:
 
@@ -57,7 +57,6 @@ from urllib.parse import unquote, urlsplit
 
 from archive.web.content_coding import accepts_encoding
 
-DEMO_SITE = Path(__file__).with_name("demo_site")  # the example newspaper `newsarchive demo` serves
 BASE_PLACEHOLDER = "{{BASE}}"
 SITE_CONFIG = "_site.toml"
 TEXT_SUFFIXES = frozenset({".html", ".htm", ".xml", ".txt", ".css", ".js", ".json", ".svg"})
@@ -371,7 +370,7 @@ class DemoServer(BackgroundServer):
 
     site_class: type[Site] = Site
 
-    def __init__(self, root: Path = DEMO_SITE, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__(host, port)
         self.root = Path(root)
 
