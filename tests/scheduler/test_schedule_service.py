@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 
 from archive.catalogue.store import utcnow
-from archive.config import load_sources
+from archive.config import Settings, load_sources
 from archive.catalogue.models import Article, Capture
 from archive.query.articles import get_article
 from archive.warc.verify import VerifyReport, verify_warcs
@@ -202,3 +202,28 @@ def test_a_restart_keeps_due_times_and_runs_a_slot_missed_while_down_once(
     assert len(restarted.events("crawl-start")) == 1  # once, however many slots were missed
     assert not restarted.events("source-scheduled")  # the stored job was kept as it was
     assert table["scheduled"] and table["next_run"] == due.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_jobs_store_the_source_name_only_and_an_old_pickled_job_is_rewritten_keeping_its_due_time(
+    site: SiteServer, scheduler: Callable[..., ScheduledService]
+) -> None:
+    yearly = source_toml("yearly", site.base_url, "0 0 1 1 *", allow=[NO_ARTICLES])
+    service = scheduler(yearly)
+    assert service.stop() == 0
+    assert service.catalogue is not None
+    store = crawl_job_store(service.catalogue)
+    job = store.lookup_job("yearly")
+    assert (job.func_ref, job.args, job.kwargs) == ("scheduler.crawl_job:scheduled_crawl", (), {"source": "yearly"})
+    due = job.next_run_time
+    # what an earlier version stored: crawl_source with the service's Settings and the Source, pickled
+    [source] = load_sources(service.sources_file)
+    job._modify(func="scheduler.crawl_job:crawl_source",  # Job.modify() without a scheduler to tell
+                kwargs={"settings": Settings(data_dir=service.data_dir), "source": source})
+    store.update_job(job)
+
+    restarted = scheduler(yearly)
+    assert restarted.stop() == 0
+    rewritten = crawl_job_store(service.catalogue).lookup_job("yearly")
+    assert rewritten is not None
+    assert (rewritten.func_ref, rewritten.kwargs) == ("scheduler.crawl_job:scheduled_crawl", {"source": "yearly"})
+    assert rewritten.next_run_time == due
