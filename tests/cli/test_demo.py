@@ -10,7 +10,7 @@ from pathlib import Path
 from archive.config import load_sources
 from cli.demo import leave_sources_file
 from cli.demo_pages import DEMO_SITE
-from tests.command import NEWSARCHIVE
+from tests.command import run_cli
 from tests.conftest import fresh_shell_env
 from tests.site_server import serve_site
 
@@ -19,8 +19,7 @@ DEMO_ARTICLES = 9  # 3 French, 3 Arabic, 3 English articles in cli/demo_site
 
 def newsarchive(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``newsarchive ARGS`` run in WORKDIR from a new terminal's environment."""
-    return subprocess.run([*NEWSARCHIVE, *args],
-                          capture_output=True, text=True, timeout=300, cwd=workdir, env=fresh_shell_env())
+    return run_cli(*args, cwd=workdir, env=fresh_shell_env())
 
 
 def in_a_new_shell(workdir: Path, command: str) -> subprocess.CompletedProcess[str]:
