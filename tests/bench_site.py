@@ -18,12 +18,9 @@ import html
 import json
 import random
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from pathlib import Path
-from xml.sax.saxutils import escape as xml_escape
 
 from tests.site_builder import Listed, html_page, write_file, write_listing, write_robots, write_rss, write_sitemap
 from tests.site_server import BASE_PLACEHOLDER as BASE

@@ -107,13 +107,7 @@ def write_rss(root: Path, path: str, title: str, entries: Iterable[Listed]) -> N
 
 def write_sitemap(root: Path, path: str, paths: Iterable[str]) -> None:
     """A plain sitemap (urlset) of site paths."""
-    urls = "".join(f"  <url><loc>{BASE}{xml_escape(p)}</loc></url>\n" for p in paths)
-    write_file(
-        root,
-        path,
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{urls}</urlset>\n',
-    )
+    _write_loc_list(root, path, "urlset", "url", paths)
 
 
 def write_robots(root: Path, disallow: Iterable[str], sitemap: str) -> None:
@@ -142,13 +136,14 @@ def write_news_sitemap(root: Path, path: str, publication: str, entries: Iterabl
 
 def write_sitemap_index(root: Path, path: str, sitemaps: Iterable[str]) -> None:
     """A sitemap index over other sitemaps of the site."""
-    entries = "".join(f"  <sitemap><loc>{BASE}{p}</loc></sitemap>\n" for p in sitemaps)
-    write_file(
-        root,
-        path,
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{entries}</sitemapindex>\n',
-    )
+    _write_loc_list(root, path, "sitemapindex", "sitemap", sitemaps)
+
+
+def _write_loc_list(root: Path, path: str, list_tag: str, entry_tag: str, paths: Iterable[str]) -> None:
+    """A sitemaps.org document: one ``<loc>`` for each path, each in an ``entry_tag``."""
+    entries = "".join(f"  <{entry_tag}><loc>{BASE}{xml_escape(p)}</loc></{entry_tag}>\n" for p in paths)
+    write_file(root, path, '<?xml version="1.0" encoding="UTF-8"?>\n'
+                           f'<{list_tag} xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{entries}</{list_tag}>\n')
 
 
 def page_title(page: bytes) -> str:

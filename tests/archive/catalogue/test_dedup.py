@@ -6,7 +6,6 @@ import hashlib
 import itertools
 import json
 import math
-import os
 import random
 from pathlib import Path
 

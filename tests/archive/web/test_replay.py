@@ -8,7 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 from lxml import html as lxml_html
 from starlette.testclient import TestClient
 
