@@ -106,28 +106,30 @@ class Settings:
         return self.db_url or f"sqlite:///{(self.data_dir / 'catalogue.sqlite').resolve()}"
 
     @classmethod
-    def from_env(cls, **overrides: Any) -> Settings:
-        """Settings from explicit values (None = unset), then NEWSARCHIVE_* variables, then defaults."""
+    def from_env(
+        cls,
+        data_dir: str | Path | None = None,
+        db_url: str | None = None,
+        sources_file: str | Path | None = None,
+        redis_url: str | None = None,
+    ) -> Settings:
+        """Settings from the global options (None = not given), then NEWSARCHIVE_* variables, then defaults."""
         env = os.environ
-        values = {
-            "data_dir": Path(overrides.get("data_dir") or env.get("NEWSARCHIVE_DATA_DIR") or DEFAULT_DATA_DIR),
-            "db_url": overrides.get("db_url") or env.get("NEWSARCHIVE_DB") or None,
-            "sources_file": Path(
-                overrides.get("sources_file") or env.get("NEWSARCHIVE_SOURCES") or DEFAULT_SOURCES_FILE
-            ),
-            "redis_url": overrides.get("redis_url") or env.get("NEWSARCHIVE_REDIS") or None,
-            "app_url": overrides.get("app_url") or env.get("NEWSARCHIVE_APP_URL") or None,
-            "replay_url": overrides.get("replay_url") or env.get("NEWSARCHIVE_REPLAY_URL") or None,
-            "access_token": overrides.get("access_token") or env.get("NEWSARCHIVE_TOKEN") or None,
+        values: dict[str, Any] = {
+            "data_dir": Path(data_dir or env.get("NEWSARCHIVE_DATA_DIR") or DEFAULT_DATA_DIR),
+            "db_url": db_url or env.get("NEWSARCHIVE_DB") or None,
+            "sources_file": Path(sources_file or env.get("NEWSARCHIVE_SOURCES") or DEFAULT_SOURCES_FILE),
+            "redis_url": redis_url or env.get("NEWSARCHIVE_REDIS") or None,
+            "app_url": env.get("NEWSARCHIVE_APP_URL") or None,
+            "replay_url": env.get("NEWSARCHIVE_REPLAY_URL") or None,
+            "access_token": env.get("NEWSARCHIVE_TOKEN") or None,
         }
-        if overrides.get("warc_max_size"):
-            values["warc_max_size"] = int(overrides["warc_max_size"])
-        host = overrides.get("host") or env.get("NEWSARCHIVE_HOST")
+        host = env.get("NEWSARCHIVE_HOST")
         if host:
             values["host"] = host
         for key in ("heartbeat_interval", "heartbeat_timeout"):
             variable = f"NEWSARCHIVE_{key.upper()}"
-            value = overrides.get(key) or env.get(variable)
+            value = env.get(variable)
             if value:
                 try:
                     values[key] = float(value)

@@ -4,7 +4,7 @@ Run by hand from the project root (it takes a few minutes)::
 
     python benchmarks/crawl_throughput.py --articles 1000 --rounds 3
 
-It builds a synthetic news site (benchmarks/bench_site.py), serves it on 127.0.0.1 and,
+It builds a synthetic news site (tests/bench_site.py), serves it on 127.0.0.1 and,
 alternating A B A B ..., crawls it with
 
 - A: ``newsarchive crawl`` (WARC capture of every exchange, trafilatura extraction in a
@@ -30,7 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from benchmarks.bench_site import build_bench_site  # noqa: E402
+from tests.bench_site import build_bench_site  # noqa: E402
 from tests.site_server import serve_site  # noqa: E402
 
 BARE_SPIDER = '''

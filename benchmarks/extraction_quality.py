@@ -35,7 +35,7 @@ from htmldate import find_date
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from archive.extract.article import extract_article  # noqa: E402
-from benchmarks.scoring import Scores, shingle_scores  # noqa: E402
+from tests.scoring import Scores, shingle_scores  # noqa: E402
 
 DATASETS = ("articles-dev", "multilingual-dev", "dates-dev")
 MIN_LANGUAGE_PAGES = 2  # a language with fewer scored pages joins "other" in the per-language lines

@@ -1,7 +1,8 @@
 """`newsarchive demo`: the whole pipeline, offline, on the bundled example news site.
 
-The site (``cli/demo_site/``, served by :mod:`cli.demo_server`) is served on 127.0.0.1 at a fixed port, so a
-second demo run finds the same URLs and shows the incremental crawl at work.
+The newspaper (``cli/demo_site/``) is rendered into a temporary folder (:mod:`cli.demo_pages`) and
+served by :mod:`cli.demo_server` on 127.0.0.1 at a fixed port, so a second demo run finds the
+same URLs and the same bytes, and shows the incremental crawl at work.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import errno
 import shlex
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import TextIO
 
@@ -18,27 +20,30 @@ from archive.config import ConfigError, Settings, parse_sources
 from archive.query.search import ArticleQuery, search_articles
 from cli.formats import write_rows
 from crawler.run import run_crawl
-from cli.demo_server import BASE_PLACEHOLDER, DEMO_SITE, DemoServer
+from cli.demo_pages import DEMO_SITE, render_demo_site
+from cli.demo_server import BASE_PLACEHOLDER, DemoServer
 
 SOURCES_TEMPLATE = Path(__file__).with_name("sources_template.toml")  # the sources.toml the demo leaves
 
 
 def run_demo(settings: Settings, out: TextIO, port: int = 8765) -> int:
     """Serve, crawl and report; the exit status (0 when the crawl succeeded)."""
-    try:
-        server = DemoServer(DEMO_SITE, port=port).start()
-    except OSError as exc:
-        if exc.errno != errno.EADDRINUSE:
-            raise
-        raise ConfigError(f"127.0.0.1:{port} is in use (another `newsarchive demo`?): give --port N "
-                          "(0: any free port)") from None
-    try:
-        base_url = server.base_url
-        demo_sources = (DEMO_SITE / "sources.toml").read_text(encoding="utf-8").replace(BASE_PLACEHOLDER, base_url)
-        sources = parse_sources(demo_sources, str(DEMO_SITE / "sources.toml"))
-        runs = run_crawl(settings, sources, progress=out.isatty())
-    finally:
-        server.stop()
+    with tempfile.TemporaryDirectory(prefix="newsarchive-demo-") as site:
+        try:
+            server = DemoServer(render_demo_site(Path(site)), port=port).start()
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise ConfigError(f"127.0.0.1:{port} is in use (another `newsarchive demo`?): give --port N "
+                              "(0: any free port)") from None
+        try:
+            base_url = server.base_url
+            demo_sources = (DEMO_SITE / "sources.toml").read_text(encoding="utf-8").replace(BASE_PLACEHOLDER,
+                                                                                          base_url)
+            sources = parse_sources(demo_sources, str(DEMO_SITE / "sources.toml"))
+            runs = run_crawl(settings, sources, progress=out.isatty())
+        finally:
+            server.stop()
     catalogue = Catalogue(settings.database_url, read_only=True)
     rows = search_articles(catalogue, ArticleQuery(source=sources[0].name, limit=100))
     write_rows(rows, "table", out, table_fields=("id", "published", "language", "title", "duplicate_of"),

@@ -1,4 +1,4 @@
-"""The demo's web server: the bundled example newspaper, ``cli/demo_site``, on 127.0.0.1.
+"""The demo's web server: a site folder (the demo newspaper, rendered by :mod:`cli.demo_pages`) on 127.0.0.1.
 
 Only what ``newsarchive demo`` needs to look like a real news server to the crawler:
 
@@ -57,7 +57,6 @@ from urllib.parse import unquote, urlsplit
 
 from archive.web.content_coding import accepts_encoding
 
-DEMO_SITE = Path(__file__).with_name("demo_site")  # the example newspaper `newsarchive demo` serves
 BASE_PLACEHOLDER = "{{BASE}}"
 SITE_CONFIG = "_site.toml"
 TEXT_SUFFIXES = frozenset({".html", ".htm", ".xml", ".txt", ".css", ".js", ".json", ".svg"})
@@ -300,46 +299,48 @@ class _HTTPServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class DemoServer:
-    """Serves a site directory from a background thread; usable as a context manager."""
+class BackgroundServer:
+    """An ``http.server`` answering from a daemon thread: start, stop, and ``with``.
 
-    site_class: type[Site] = Site
+    Subclasses make the server (:meth:`make_server`) and may attach what its handler needs
+    before the first request (:meth:`attach`); the demo's server and the tests' servers
+    (``tests/site_server.py``, ``tests/fault_server.py``) share this lifecycle.
+    """
 
-    def __init__(self, root: Path = DEMO_SITE, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.root = Path(root)
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
         self.port = port
-        self._httpd: _HTTPServer | None = None
+        self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
         """``http://HOST:PORT`` of the running server."""
         if self._httpd is None:
-            raise RuntimeError("the site server is not running: call start() first")
+            raise RuntimeError(f"{type(self).__name__} is not running: call start() first")
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
-    def answered(self, method: str, path: str, status: int) -> None:
-        """Called for every request, from the thread that answered it."""
+    def make_server(self) -> ThreadingHTTPServer:
+        """The bound server, not yet serving."""
+        raise NotImplementedError
+
+    def attach(self, httpd: ThreadingHTTPServer) -> None:
+        """Give the bound server what its handler needs; an exception here frees the port again."""
 
     def start(self) -> Self:
-        """Bind the port and start serving; a bad ``_site.toml`` fails here."""
-        if not self.root.is_dir():
-            raise FileNotFoundError(f"{self.root}: no such site directory")
-        self._httpd = _HTTPServer((self.host, self.port), _Handler)
-        self._httpd.site = self.site_class(self.root, self.base_url)
-        self._httpd.answered = self.answered
+        """Bind the port and start serving."""
+        self._httpd = self.make_server()
         try:
-            self._httpd.site.rules()
-        except SiteConfigError:
+            self.attach(self._httpd)
+        except BaseException:
             self._httpd.server_close()
             self._httpd = None
             raise
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             args=(0.05,),  # poll interval in seconds: stop() returns that quickly
-            name=f"site-server-{self.base_url}",
+            name=f"{type(self).__name__}-{self.base_url}",
             daemon=True,
         )
         self._thread.start()
@@ -362,3 +363,28 @@ class DemoServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+class DemoServer(BackgroundServer):
+    """Serves a site directory from a background thread; usable as a context manager."""
+
+    site_class: type[Site] = Site
+
+    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host, port)
+        self.root = Path(root)
+
+    def answered(self, method: str, path: str, status: int) -> None:
+        """Called for every request, from the thread that answered it."""
+
+    def make_server(self) -> _HTTPServer:
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"{self.root}: no such site directory")
+        return _HTTPServer((self.host, self.port), _Handler)
+
+    def attach(self, httpd: ThreadingHTTPServer) -> None:
+        """The site and the request callback; a bad ``_site.toml`` fails here."""
+        assert isinstance(httpd, _HTTPServer)
+        httpd.site = self.site_class(self.root, self.base_url)
+        httpd.answered = self.answered
+        httpd.site.rules()

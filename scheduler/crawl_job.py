@@ -32,7 +32,7 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -84,6 +84,16 @@ def crawl_source(settings: Settings, source: Source, log_file: Path | None = Non
     run_crawl(settings, [source], overrides={"LOG_FILE": str(log_file)} if log_file else None)
 
 
+def scheduled_crawl(source: str) -> None:
+    """The function a crawl job names, with the source's name: all that the job store keeps.
+
+    :class:`CrawlExecutor` runs such a job as :func:`crawl_source` in a new process, with the
+    service's settings and the source read by this name when its slot comes; nothing calls
+    this function itself.
+    """
+    raise RuntimeError(f"the crawl of {source!r} runs through CrawlExecutor, in a process of its own")
+
+
 def _process_main(func: Callable[..., None], kwargs: dict[str, Any]) -> None:
     """Entry of a crawl process: its own process group, so a kill takes its extraction workers too."""
     os.setpgrp()
@@ -91,20 +101,28 @@ def _process_main(func: Callable[..., None], kwargs: dict[str, Any]) -> None:
 
 
 class CrawlExecutor(BaseExecutor):
-    """APScheduler executor: each job's function (``crawl_source``) runs in a new process, supervised.
+    """APScheduler executor: each crawl job runs as ``crawl_source`` in a new process, supervised.
 
-    The job's kwargs carry ``settings`` and ``source``; the executor adds ``log_file``.
+    A job stores only :func:`scheduled_crawl` and the source's name (``kwargs={"source": NAME}``):
+    the database holds no pickled ``Settings`` (a database URL may carry a password) nor
+    ``Source`` (a renamed field would make the job unreadable). When a slot comes, the
+    executor looks the name up in ``sources()``, the service's sources as last read from the
+    file, and hands the process the service's ``settings``, that ``source`` and a
+    ``log_file``; a name no longer there is logged (``event=crawl-error``) and the slot
+    skipped.
     """
 
-    def __init__(self, catalogue: Catalogue, options: SchedulerSettings, log_dir: Path, warc_dir: Path,
-                 host: str) -> None:
+    def __init__(self, catalogue: Catalogue, options: SchedulerSettings, settings: Settings,
+                 sources: Callable[[], Sequence[Source]]) -> None:
         super().__init__()
         self.catalogue = catalogue
-        self.host = host  # Settings.host: the name this machine's crawl processes record their runs under
+        self.settings = settings
+        self.sources = sources
+        self.host = settings.host  # the name this machine's crawl processes record their runs under
         self.time_limit = options.crawl_time_limit
         self.stop_grace = options.stop_grace
-        self.log_dir = Path(log_dir)
-        self.warc_dir = Path(warc_dir)
+        self.log_dir = settings.data_dir / "logs"
+        self.warc_dir = settings.warc_dir
         self._supervisors = ThreadPoolExecutor(options.max_crawls, thread_name_prefix="crawl")
         self._stopping = threading.Event()
         self._spawn = multiprocessing.get_context("spawn")  # fork is unsafe in a threaded process
@@ -135,19 +153,33 @@ class CrawlExecutor(BaseExecutor):
                           late_seconds=round(late.total_seconds()))
                 events.append(JobExecutionEvent(EVENT_JOB_MISSED, job.id, job._jobstore_alias, run_time))
             elif not self._stopping.is_set():  # queued behind other crawls when the scheduler stopped
-                run = self.crawl(job.func, job.kwargs)
-                events.append(JobExecutionEvent(EVENT_JOB_EXECUTED, job.id, job._jobstore_alias, run_time,
-                                                retval=run))
+                run = self.crawl(crawl_source, job.kwargs["source"])
+                if run is not None:
+                    events.append(JobExecutionEvent(EVENT_JOB_EXECUTED, job.id, job._jobstore_alias, run_time,
+                                                    retval=run))
         return events
 
-    def crawl(self, func: Callable[..., None], kwargs: dict[str, Any]) -> dict[str, Any]:
-        """Run ``func(**kwargs, log_file=...)`` in a new process until it ends or is stopped; its run."""
-        source: Source = kwargs["source"]
+    def source(self, name: str) -> Source | None:
+        """The source called ``name`` as the service has it now; None (logged) when it has none."""
+        source = next((s for s in self.sources() if s.name == name), None)
+        if source is None:
+            log_event("crawl-error", logging.ERROR, source=name,
+                      error=f"no source {name!r} in {self.settings.sources_file} (renamed or removed?): slot skipped")
+        return source
+
+    def crawl(self, func: Callable[..., None], name: str) -> dict[str, Any] | None:
+        """Run ``func(settings, source, log_file)`` in a new process until it ends or is stopped; its run.
+
+        None when the service has no source ``name`` any more (logged).
+        """
+        source = self.source(name)
+        if source is None:
+            return None
         started, clock = utcnow(), monotonic()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_file = self.log_dir / f"{source.name}-{started:%Y%m%d%H%M%S}.log"
-        process = self._spawn.Process(target=_process_main, args=(func, {**kwargs, "log_file": log_file}),
-                                      name=f"crawl-{source.name}")
+        kwargs = {"settings": self.settings, "source": source, "log_file": log_file}
+        process = self._spawn.Process(target=_process_main, args=(func, kwargs), name=f"crawl-{source.name}")
         process.start()
         log_event("crawl-start", source=source.name, pid=process.pid, time_limit=self.time_limit, log=log_file)
         stopped_for = self._supervise(process, clock + self.time_limit)

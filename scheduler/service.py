@@ -52,7 +52,7 @@ from archive.config import (
     load_sources,
 )
 from archive.query.runs import list_runs
-from scheduler.crawl_job import CrawlExecutor, crawl_source, log_event
+from scheduler.crawl_job import CrawlExecutor, log_event, scheduled_crawl
 
 JOBS_TABLE = "apscheduler_jobs"  # APScheduler's own table in the catalogue database
 CRAWLS = "default"  # job store and executor of the crawl jobs
@@ -82,8 +82,7 @@ class SchedulerService:
         self.settings = settings
         self.catalogue = catalogue
         self.options = options
-        self.crawls = CrawlExecutor(catalogue, options, settings.data_dir / "logs", settings.warc_dir,
-                                    settings.host)
+        self.crawls = CrawlExecutor(catalogue, options, settings, lambda: self.sources)
         self.scheduler = BlockingScheduler(
             jobstores={CRAWLS: crawl_job_store(catalogue), INTERNAL: MemoryJobStore()},
             executors={CRAWLS: self.crawls, INTERNAL: ThreadPoolExecutor(1)},
@@ -166,6 +165,10 @@ class SchedulerService:
         """Add, remove, re-time and update the crawl jobs to match ``sources``; the names changed.
 
         A job whose cron is unchanged keeps its next run time: a restart does not lose a due slot.
+        A job stored by a version that pickled ``Settings`` and ``Source`` into it (calling
+        ``crawl_source``) is rewritten to :func:`scheduled_crawl` and the name here, at start,
+        keeping its next run time; one that can no longer be
+        unpickled is dropped by APScheduler and made again from the file.
         """
         wanted = {source.name: source for source in sources if source.schedule}
         jobs = {job.id: job for job in self.scheduler.get_jobs(jobstore=CRAWLS)}
@@ -176,16 +179,18 @@ class SchedulerService:
             changed.append(name)
         for name, source in wanted.items():
             assert source.schedule is not None
-            kwargs = {"settings": self.settings, "source": source}
+            kwargs = {"source": name}  # the name only: see CrawlExecutor
+            trigger = cron_trigger(source.schedule)
             job = jobs.get(name)
             if job is None:
-                job = self.scheduler.add_job(crawl_source, cron_trigger(source.schedule), id=name, name=f"crawl {name}",
+                job = self.scheduler.add_job(scheduled_crawl, trigger, id=name, name=f"crawl {name}",
                                              kwargs=kwargs, jobstore=CRAWLS, executor=CRAWLS)
-            elif job.kwargs != kwargs or job.misfire_grace_time != self.options.misfire_grace:
-                old = job.kwargs.get("source")
-                job.modify(kwargs=kwargs, misfire_grace_time=self.options.misfire_grace)
-                if old is None or old.schedule != source.schedule:
-                    job.reschedule(cron_trigger(source.schedule))
+            elif (job.func is not scheduled_crawl or job.kwargs != kwargs
+                  or job.misfire_grace_time != self.options.misfire_grace or not same_cron(job, source.schedule)):
+                retimed = not same_cron(job, source.schedule)
+                job.modify(func=scheduled_crawl, args=(), kwargs=kwargs, misfire_grace_time=self.options.misfire_grace)
+                if retimed:
+                    job.reschedule(trigger)
             else:
                 continue
             log_event("source-scheduled", source=name, schedule=source.schedule,
@@ -205,7 +210,7 @@ def schedule_table(catalogue: Catalogue, sources: list[Source], now: datetime | 
     rows = []
     for source in sources:
         job = _stored_job(store, source.name) if store else None
-        scheduled = job is not None and getattr(job.kwargs.get("source"), "schedule", None) == source.schedule
+        scheduled = job is not None and source.schedule is not None and same_cron(job, source.schedule)
         if scheduled:
             next_run = job.next_run_time
         else:
@@ -226,6 +231,11 @@ def schedule_table(catalogue: Catalogue, sources: list[Source], now: datetime | 
             "last_message": last.get("message"),
         })
     return rows
+
+
+def same_cron(job: Job, schedule: str) -> bool:
+    """Whether a stored job fires on ``schedule`` (cron triggers print their non-default fields)."""
+    return str(job.trigger) == str(cron_trigger(schedule))
 
 
 def _stored_job(store: SQLAlchemyJobStore, name: str) -> Job | None:

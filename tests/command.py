@@ -16,17 +16,21 @@ from typing import Any
 NEWSARCHIVE = (sys.executable, "-c", "from cli.main import main; main()")
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300,
-            check: bool = False) -> subprocess.CompletedProcess[str]:
-    """``newsarchive ARGS`` to its end, its output captured as text."""
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300, check: bool = False,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``newsarchive ARGS`` to its end, its output captured as text (``env``: instead of this process's)."""
     return subprocess.run([*NEWSARCHIVE, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd,
-                          check=check)
+                          check=check, env=env)
+
+
+def workdir_options(workdir: Path) -> list[str]:
+    """The global options of an archive kept in WORKDIR: ``--data-dir WORKDIR/data --sources WORKDIR/sources.toml``."""
+    return ["--data-dir", str(workdir / "data"), "--sources", str(workdir / "sources.toml")]
 
 
 def run_cli_in(workdir: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """``newsarchive --data-dir WORKDIR/data --sources WORKDIR/sources.toml ARGS``, run in WORKDIR."""
-    return run_cli("--data-dir", str(workdir / "data"), "--sources", str(workdir / "sources.toml"), *args,
-                   cwd=workdir, timeout=timeout)
+    """``newsarchive`` with :func:`workdir_options` and ARGS, run in WORKDIR."""
+    return run_cli(*workdir_options(workdir), *args, cwd=workdir, timeout=timeout)
 
 
 def start_cli(*args: str, **popen: Any) -> subprocess.Popen[Any]:

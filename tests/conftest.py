@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from cli.demo_pages import render_demo_site
+
 # Session fixtures several test packages share, registered once so each is built once:
 # the crawled query catalogues (archive/query, archive/web, cli) and the replay archive
 # (archive/web, cli).
@@ -30,6 +32,12 @@ def fresh_shell_env() -> dict[str, str]:
            and not k.startswith("NEWSARCHIVE_")}
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p and p != venv_bin)
     return env
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo newspaper rendered into a folder, as `newsarchive demo` serves it."""
+    return render_demo_site(tmp_path_factory.mktemp("demo-site"))
 
 
 @pytest.fixture(scope="session")

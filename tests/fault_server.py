@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 
 import brotli
 
+from cli.demo_server import BackgroundServer
+
 DRIP_INTERVAL = 0.5  # seconds between the bytes of a slow-loris reply
 DRIP_LIMIT = 120.0  # seconds a drip goes on at most (the crawler should give up long before)
 CHUNK = 1024 * 1024
@@ -126,26 +128,16 @@ class Exchange:
 Fault = Callable[[Exchange], None]
 
 
-class FaultServer:
+class FaultServer(BackgroundServer):
     """Serves faults by path from a background thread; usable as a context manager."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.routes: dict[str, Fault] = {}
         self.log: list[Hit] = []
         self.stopping = threading.Event()
         self._attempts: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self._httpd: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def base_url(self) -> str:
-        if self._httpd is None:
-            raise RuntimeError("the fault server is not running: call start() first")
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
 
     def route(self, path: str, fault: Fault) -> None:
         self.routes[path] = fault
@@ -172,30 +164,18 @@ class FaultServer:
         finally:
             self.log.append(Hit(arrived, handler.path, attempt, exchange.outcome or "?", self.host))
 
-    def start(self) -> FaultServer:
-        self._httpd = _HTTPServer((self.host, self.port), _Handler)
-        self._httpd.fault_server = self
-        self._httpd.base_url = self.base_url
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True,
-                                        name=f"fault-server-{self.base_url}")
-        self._thread.start()
-        return self
+    def make_server(self) -> _HTTPServer:
+        return _HTTPServer((self.host, self.port), _Handler)
+
+    def attach(self, httpd: ThreadingHTTPServer) -> None:
+        assert isinstance(httpd, _HTTPServer)
+        httpd.fault_server = self
+        httpd.base_url = self.base_url
 
     def stop(self) -> None:
-        if self._httpd is None:
-            return
+        """Release the drips first: a dripping handler would hold shutdown up."""
         self.stopping.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._httpd = self._thread = None
-
-    def __enter__(self) -> FaultServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        super().stop()
 
 
 def route_key(path: str) -> str:

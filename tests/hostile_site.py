@@ -22,7 +22,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.site_server import BASE_PLACEHOLDER, DEMO_SITE
+from cli.demo_pages import demo_site_files
+from tests.site_server import BASE_PLACEHOLDER
 from tests.fault_server import (
     Exchange,
     FaultServer,
@@ -246,8 +247,8 @@ def _demo_page(demo_dir: str, url: str, charset: str, keep_meta: bool) -> bytes:
     ``<meta charset>`` names ``charset`` when ``keep_meta``, else is removed. ``utf-8-sig``
     and ``utf-16`` (little-endian) write a byte order mark.
     """
-    (file,) = (DEMO_SITE / demo_dir).glob("*.html")
-    stored = file.read_bytes()
+    (stored,) = (data for path, data in demo_site_files().items()
+                 if path.startswith(f"/{demo_dir}/") and not path.endswith(".amp.html"))
     stored_charset = re.search(rb"""<meta charset="([\w-]+)">""", stored)[1].decode()  # type: ignore[index]
     text = stored.decode(stored_charset).replace(BASE_PLACEHOLDER, url.rsplit("/news/", 1)[0])
     text = _CANONICAL.sub(f'<link rel="canonical" href="{url}">', text)

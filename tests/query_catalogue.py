@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 from archive.catalogue.store import Catalogue
 from archive.extract.article import Extracted
 from archive.query.search import ArticleQuery, iter_articles
-from cli.demo import DEMO_SITE
+from cli.demo_pages import DEMO_SITE
 from tests.command import start_cli
 from tests.site_server import serve_site
 from tests.conftest import POSTGRES_ADMIN_URL
@@ -89,7 +89,7 @@ def _record_extras(catalogue: Catalogue) -> Recorded:
 
 
 @pytest.fixture(scope="session")
-def crawled_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def crawled_urls(tmp_path_factory: pytest.TempPathFactory, demo_site: Path) -> Iterator[dict[str, str]]:
     """Catalogue URLs (sqlite, postgresql) of two crawls of the demo site, made side by side;
     the WARC files of each are in <its data dir>/warcs, the data dir named after the database."""
     workdir = tmp_path_factory.mktemp("query-crawl")
@@ -100,7 +100,7 @@ def crawled_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     urls = {"sqlite": f"sqlite:///{workdir / 'catalogue.sqlite'}",
             "postgresql": POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"}
     try:
-        with serve_site(DEMO_SITE) as base_url:
+        with serve_site(demo_site) as base_url:
             sources = workdir / "sources.toml"
             sources.write_text((DEMO_SITE / "sources.toml").read_text(encoding="utf-8").replace("{{BASE}}", base_url),
                                encoding="utf-8")

@@ -22,7 +22,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.bench_site import write_file
+from tests.site_builder import write_file
 from tests.site_server import BASE_PLACEHOLDER as BASE
 from tests.site_server import SITE_CONFIG
 

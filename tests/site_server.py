@@ -60,7 +60,6 @@ from typing import Any, ClassVar
 from cli.demo_server import (
     BASE_PLACEHOLDER,
     CONTENT_TYPES,
-    DEMO_SITE,
     SITE_CONFIG,
     TEXT_SUFFIXES,
     DemoServer,
@@ -71,7 +70,7 @@ from cli.demo_server import (
 )
 from cli.demo_server import SiteRules as DemoRules
 
-__all__ = ["BASE_PLACEHOLDER", "CONTENT_TYPES", "DEMO_SITE", "SITE_CONFIG", "TEXT_SUFFIXES", "LoggedRequest",
+__all__ = ["BASE_PLACEHOLDER", "CONTENT_TYPES", "SITE_CONFIG", "TEXT_SUFFIXES", "LoggedRequest",
            "SiteConfigError", "SiteRules", "SiteServer", "TestSite", "serve_site"]
 
 

@@ -27,16 +27,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
-from xml.sax.saxutils import escape as xml_escape
 
-from benchmarks.bench_site import (
+from tests.site_builder import (
+    TITLE_TAG,
     Listed,
     html_page,
+    page_title,
+    to_latin1,
+    with_canonical,
     write_file,
     write_listing,
+    write_news_sitemap,
     write_robots,
     write_rss,
     write_sitemap,
+    write_sitemap_index,
 )
 from tests.site_server import BASE_PLACEHOLDER as BASE
 from tests.site_server import SITE_CONFIG
@@ -49,10 +54,6 @@ PER_PAGE = 4  # headlines per section page: 12 articles make three pages to pagi
 NEWEST = datetime(2019, 11, 20, 18, 0, tzinfo=UTC)
 MIN_ARTICLES = 8  # one plain article, four with variants, one Latin-1, one feed-only, one sitemap-only
 
-CANONICAL_LINK = re.compile(rb"""<link\b[^>]*\brel\s*=\s*["']?canonical\b[^>]*>""", re.IGNORECASE)
-_HEAD = re.compile(rb"<head\b[^>]*>", re.IGNORECASE)
-_META_CHARSET = re.compile(rb"""(<meta\b[^>]*?\bcharset\s*=\s*["']?)[\w-]+""", re.IGNORECASE)
-_TITLE = re.compile(rb"<title\b[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def build_fixture_site(root: Path, datasets_dir: Path, n_articles: int = 12) -> 
             path=f"/news/2019/{n}/{_slug(row['url'])}.html",
             id=row["id"],
             body=row["articleBody"],
-            title=_title(page) or _slug(row["url"]),
+            title=page_title(page) or _slug(row["url"]),
             language=row["lang"],
         )
         for n, (row, page) in enumerate(zip(truths, pages, strict=True), start=1)
@@ -142,11 +143,11 @@ def build_fixture_site(root: Path, datasets_dir: Path, n_articles: int = 12) -> 
     disallowed_path = "/private/drafts.html"
 
     for article in articles:
-        page = _with_canonical(html_of[article.path], BASE + article.path)
-        write_file(root, article.path, _to_latin1(page) if article is latin1 else page)
-    write_file(root, amp.path, _with_canonical(html_of[amp.article.path], BASE + amp.article.path))
+        page = with_canonical(html_of[article.path], BASE + article.path)
+        write_file(root, article.path, to_latin1(page) if article is latin1 else page)
+    write_file(root, amp.path, with_canonical(html_of[amp.article.path], BASE + amp.article.path))
     write_file(
-        root, syndicated.path, _with_canonical(html_of[syndicated.article.path], BASE + syndicated.path)
+        root, syndicated.path, with_canonical(html_of[syndicated.article.path], BASE + syndicated.path)
     )
     write_file(root, denied_path, html_page("Comments", "<h1>Comments</h1>\n<p>No comments yet.</p>"))
     write_file(root, disallowed_path, html_page("Drafts", "<h1>Staff only</h1>\n<p>Unpublished drafts.</p>"))
@@ -166,9 +167,9 @@ def build_fixture_site(root: Path, datasets_dir: Path, n_articles: int = 12) -> 
     section_paths = write_listing(root, "/news/", "All news", in_sections, PER_PAGE)
     half = len(in_sections) // 2
     write_rss(root, FEED_PATH, "Fixture News", [entries[feed_only.path], *in_sections[:half]])
-    _write_news_sitemap(root, "/sitemap-news.xml", in_sections[half:])
+    write_news_sitemap(root, "/sitemap-news.xml", "Fixture News", in_sections[half:])
     write_sitemap(root, "/sitemap-pages.xml", ["/", *section_paths, sitemap_only.path])
-    _write_sitemap_index(root, SITEMAP_PATH, ["/sitemap-news.xml", "/sitemap-pages.xml"])
+    write_sitemap_index(root, SITEMAP_PATH, ["/sitemap-news.xml", "/sitemap-pages.xml"])
     write_robots(root, ["/private/"], SITEMAP_PATH)
     site = FixtureSite(
         root=root,
@@ -237,15 +238,15 @@ def build_copies_site(root: Path, datasets_dir: Path, n_articles: int = 300, n_o
         original = originals[n % len(originals)]
         page = stripped[original]
         path = f"/news/2019/{n}/{original.stem[:12]}-{n // len(originals)}.html"
-        title = f"{_title(page) or original.stem} (no. {n})"
-        page = _TITLE.sub(f"<title>{html.escape(title)}</title>".encode(), page, count=1)
+        title = f"{page_title(page) or original.stem} (no. {n})"
+        page = TITLE_TAG.sub(f"<title>{html.escape(title)}</title>".encode(), page, count=1)
         longest = max(_PARAGRAPH.finditer(page), key=lambda m: len(m.group(1)), default=None)
         if longest is not None:
             at = longest.start(1) + len(longest.group(1))
             page = page[:at] + f" Copy number {n}.".encode() + page[at:]
         if n % PHOTO_EVERY == 0:
             page = _with_inline_photo(page, n)
-        write_file(root, path, _with_canonical(page, BASE + path))
+        write_file(root, path, with_canonical(page, BASE + path))
         paths.append(path)
         entries.append(Listed(path, title, NEWEST - timedelta(hours=n)))
     sections = write_listing(root, "/news/", "All news", entries, 50)
@@ -313,34 +314,6 @@ def _home_page(site: FixtureSite, top: list[Listed]) -> str:
     return html_page("Fixture News", body)
 
 
-def _write_news_sitemap(root: Path, path: str, entries: list[Listed]) -> None:
-    """A Google News sitemap: publication, language, date and title for each article."""
-    urls = "".join(
-        f"  <url>\n    <loc>{BASE}{xml_escape(e.path)}</loc>\n    <news:news>\n"
-        f"      <news:publication><news:name>Fixture News</news:name>"
-        f"<news:language>{e.language}</news:language></news:publication>\n"
-        f"      <news:publication_date>{e.published.isoformat()}</news:publication_date>\n"
-        f"      <news:title>{xml_escape(e.title)}</news:title>\n    </news:news>\n  </url>\n"
-        for e in entries
-    )
-    write_file(
-        root,
-        path,
-        '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"\n'
-        f'        xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">\n{urls}</urlset>\n',
-    )
-
-
-def _write_sitemap_index(root: Path, path: str, sitemaps: list[str]) -> None:
-    entries = "".join(f"  <sitemap><loc>{BASE}{p}</loc></sitemap>\n" for p in sitemaps)
-    write_file(
-        root,
-        path,
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{entries}</sitemapindex>\n',
-    )
-
-
 def _slug(url: str) -> str:
     """A readable file name from the page's original URL: its last path segment."""
     segments = [s for s in urlsplit(url).path.split("/") if s]
@@ -348,26 +321,3 @@ def _slug(url: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", last.lower()).strip("-")[:60].rstrip("-") or "article"
 
 
-def _title(page: bytes) -> str:
-    match = _TITLE.search(page)
-    return " ".join(html.unescape(match.group(1).decode("utf-8")).split())[:150] if match else ""
-
-
-def _after_head(page: bytes, tag: bytes) -> bytes:
-    """Insert ``tag`` right after the opening ``<head>`` (or at the start when there is none)."""
-    match = _HEAD.search(page)
-    at = match.end() if match else 0
-    return page[:at] + tag + page[at:]
-
-
-def _with_canonical(page: bytes, url: str) -> bytes:
-    """The page with its canonical links replaced by one naming ``url``."""
-    return _after_head(CANONICAL_LINK.sub(b"", page), f'<link rel="canonical" href="{url}">'.encode())
-
-
-def _to_latin1(page: bytes) -> bytes:
-    """The UTF-8 page re-encoded as ISO-8859-1, its charset declaration changed to match."""
-    page, declared = _META_CHARSET.subn(rb"\g<1>iso-8859-1", page)
-    if not declared:
-        page = _after_head(page, b'<meta charset="iso-8859-1">')
-    return page.decode("utf-8").encode("iso-8859-1", errors="xmlcharrefreplace")

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from archive.config import parse_sources
-from benchmarks.bench_site import build_bench_site
-from tests.site_server import BASE_PLACEHOLDER, DEMO_SITE, SiteServer
-from tests.sites import CANONICAL_LINK, FixtureSite, build_fixture_site, fetch
+from tests.bench_site import build_bench_site
+from cli.demo_pages import DEMO_SITE
+from tests.site_server import BASE_PLACEHOLDER, SiteServer
+from tests.site_builder import CANONICAL_LINK
+from tests.sites import FixtureSite, build_fixture_site, fetch
 
 _LINK = re.compile(r"""(?:href="|<loc>|<link>)([^"<]+)""")
 
@@ -143,8 +145,8 @@ def test_bench_site_links_every_article(tmp_path: Path) -> None:
     assert [p for p in statuses if "/page/" in p] == ["/news/page/2.html", "/news/page/3.html"]
 
 
-def test_demo_site_is_a_complete_small_newspaper() -> None:
-    files = [p for p in DEMO_SITE.rglob("*") if p.is_file()]
+def test_demo_site_is_a_complete_small_newspaper(demo_site: Path) -> None:
+    files = [p for p in demo_site.rglob("*") if p.is_file()]
     assert sum(p.stat().st_size for p in files) < 200_000
     (source,) = parse_sources(
         (DEMO_SITE / "sources.toml")
@@ -152,7 +154,7 @@ def test_demo_site_is_a_complete_small_newspaper() -> None:
         .replace(BASE_PLACEHOLDER, "http://127.0.0.1:8123"),
         "demo",
     )
-    with SiteServer(DEMO_SITE) as server:
+    with SiteServer(demo_site) as server:
         base = server.base_url
         statuses = site_links(base, ["/", "/robots.txt", "/sitemap.xml"])
         assert statuses.pop("/latest") == 301 and set(statuses.values()) == {200}

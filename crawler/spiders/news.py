@@ -208,7 +208,6 @@ class NewsSpider(Spider):
             "url": response.url,
             "body": response.body,
             "content_type": (response.headers.get("Content-Type") or b"").decode("latin-1"),
-            "encoding": response.encoding,
             "capture_id": capture.get("id"),
             "fetched": capture.get("timestamp"),
         }

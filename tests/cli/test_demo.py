@@ -8,8 +8,9 @@ import subprocess
 from pathlib import Path
 
 from archive.config import load_sources
-from cli.demo import DEMO_SITE, leave_sources_file
-from tests.command import NEWSARCHIVE
+from cli.demo import leave_sources_file
+from cli.demo_pages import DEMO_SITE
+from tests.command import run_cli
 from tests.conftest import fresh_shell_env
 from tests.site_server import serve_site
 
@@ -18,8 +19,7 @@ DEMO_ARTICLES = 9  # 3 French, 3 Arabic, 3 English articles in cli/demo_site
 
 def newsarchive(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``newsarchive ARGS`` run in WORKDIR from a new terminal's environment."""
-    return subprocess.run([*NEWSARCHIVE, *args],
-                          capture_output=True, text=True, timeout=300, cwd=workdir, env=fresh_shell_env())
+    return run_cli(*args, cwd=workdir, env=fresh_shell_env())
 
 
 def in_a_new_shell(workdir: Path, command: str) -> subprocess.CompletedProcess[str]:
@@ -35,7 +35,7 @@ def next_commands(output: str) -> dict[str, str]:
     return {re.sub(r"^.*newsarchive ", "", c).split()[0]: c for c in commands}
 
 
-def test_demo_crawls_the_example_site_offline_and_says_what_to_do_next(tmp_path: Path) -> None:
+def test_demo_crawls_the_example_site_offline_and_says_what_to_do_next(tmp_path: Path, demo_site: Path) -> None:
     result = newsarchive(tmp_path, "demo", "--port", "0")
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"{DEMO_ARTICLES} articles catalogued" in result.stdout
@@ -66,7 +66,7 @@ def test_demo_crawls_the_example_site_offline_and_says_what_to_do_next(tmp_path:
     assert load_sources(sources_file) == []
     assert f"#     {program} crawl" in sources_file.read_text()
     # ... which, once a source is uncommented and pointed at a live site, `crawl` crawls.
-    with serve_site(DEMO_SITE) as base_url:
+    with serve_site(demo_site) as base_url:
         lines = sources_file.read_text().splitlines()
         start = max(i for i, line in enumerate(lines) if line == "# [[source]]")  # the demo's source, last
         lines[start:] = [re.sub(r"http://127\.0\.0\.1:\d+", base_url, line.removeprefix("# "))

@@ -38,6 +38,7 @@ from archive.catalogue.models import Article, Capture, CrawlRun
 from archive.web.replay import create_replay_app
 from archive.warc.reader import iter_captures
 from archive.warc.files import OPEN_SUFFIX, WARC_SUFFIX, finished_files, finished_name, open_files
+from tests.command import run_cli_in, workdir_options
 from tests.site_server import SiteServer
 from tests.crawler.stop_at import POINTS
 from tests.sites import COPIES_PATTERN, CopiesSite, build_copies_site
@@ -77,16 +78,6 @@ class Kill:
          self.catalogued_from_warc, self.dropped) = figures
 
 
-def cli(workdir: Path, *args: str, runner: list[str] | None = None, **popen: object) -> list[str]:
-    """The command line of ``newsarchive`` (or of ``stop_at.py POINT``) for this archive."""
-    program = runner or [sys.executable, "-c", "from cli.main import main; main()"]
-    return [*program, "--data-dir", str(workdir / "data"), "--sources", str(workdir / "sources.toml"), *args]
-
-
-def run(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cli(workdir, *args), capture_output=True, text=True, timeout=300, cwd=workdir)
-
-
 def main_thread(pid: int) -> str:
     """The main thread's stack of a (stopped) process, innermost frame first, as py-spy dumps it."""
     if not PY_SPY.exists():
@@ -113,7 +104,8 @@ def kill_crawl(workdir: Path, server: SiteServer, point: str, arm_after: int) ->
     """Start a crawl, arm it after ``arm_after`` requests, and SIGKILL its process group where it stops."""
     first = len(server.log)
     with open(workdir / f"crawl-{point}.stderr", "wb") as stderr:
-        process = subprocess.Popen(cli(workdir, "crawl", "--no-progress", runner=[sys.executable, str(STOP_AT), point]),
+        process = subprocess.Popen([sys.executable, str(STOP_AT), point, *workdir_options(workdir), "crawl",
+                                    "--no-progress"],
                                    stdout=subprocess.DEVNULL, stderr=stderr, cwd=workdir, start_new_session=True)
     try:
         while len(server.log) - first < arm_after:
@@ -158,22 +150,22 @@ def test_killed_crawls_lose_nothing_and_fetch_nothing_twice(site: CopiesSite, tm
                 catalogue = Catalogue(f"sqlite:///{tmp_path / 'data' / 'catalogue.sqlite'}", migrate=False)
                 assert index_warcs(catalogue, warc_dir).removed == 0
                 catalogue.close()
-                verify = run(tmp_path, "verify")
+                verify = run_cli_in(tmp_path, "verify")
                 assert verify.returncode == 0, verify.stdout + verify.stderr
                 assert f"recoverable with `newsarchive verify --repair`: {unfinished.name}" in verify.stdout
             kills.append(kill)
-        repair = run(tmp_path, "verify", "--repair")
+        repair = run_cli_in(tmp_path, "verify", "--repair")
         assert repair.returncode == 0, repair.stdout + repair.stderr
         kills[-1].recovered(repair.stdout)
         assert not open_files(warc_dir)
         first = len(server.log)
-        final = run(tmp_path, "crawl", "--no-progress")
+        final = run_cli_in(tmp_path, "crawl", "--no-progress")
         assert final.returncode == 0, final.stdout + final.stderr
         final_requests = server.paths[first:]
 
     # Nothing unfinished, nothing damaged.
     assert not list(warc_dir.glob(f"*{OPEN_SUFFIX}"))
-    verify = run(tmp_path, "verify")
+    verify = run_cli_in(tmp_path, "verify")
     assert verify.returncode == 0 and "unfinished" not in verify.stdout, verify.stdout + verify.stderr
 
     # No article page fetched again, unless the crawl that fetched it first had not archived it whole.

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from benchmarks.scoring import shingle_scores
+from tests.scoring import shingle_scores
 from tests.command import run_cli_in
 from tests.site_server import SiteServer
 from tests.sites import FixtureSite, build_fixture_site

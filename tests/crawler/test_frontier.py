@@ -10,7 +10,7 @@ from pathlib import Path
 
 import redis
 
-from benchmarks.bench_site import build_bench_site
+from tests.bench_site import build_bench_site
 from tests.command import run_cli, start_cli
 from tests.site_server import SiteServer
 from tests.conftest import REDIS_URL

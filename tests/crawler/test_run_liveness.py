@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +22,8 @@ from sqlalchemy import func, select
 
 from archive.catalogue.store import Catalogue
 from archive.catalogue.models import Capture, CrawlRun
-from benchmarks.bench_site import build_bench_site
+from tests.bench_site import build_bench_site
+from tests.command import start_cli
 from tests.site_server import SiteServer
 
 HEARTBEAT = {"NEWSARCHIVE_HEARTBEAT_INTERVAL": "0.5", "NEWSARCHIVE_HEARTBEAT_TIMEOUT": "5"}
@@ -50,9 +50,9 @@ def sites(tmp_path: Path) -> Iterator[tuple[SiteServer, SiteServer]]:
 
 def start_crawl(tmp_path: Path, db: str, host: str, source: str) -> subprocess.Popen[str]:
     """`newsarchive crawl SOURCE` as host ``host``, in its own data dir and process group."""
-    return subprocess.Popen(
-        [sys.executable, "-c", "from cli.main import main; main()", "--data-dir", str(tmp_path / host),
-         "--db", db, "--sources", str(tmp_path / "sources.toml"), "crawl", "--no-progress", source],
+    return start_cli(
+        "--data-dir", str(tmp_path / host), "--db", db, "--sources", str(tmp_path / "sources.toml"),
+        "crawl", "--no-progress", source,
         env={**os.environ, **HEARTBEAT, "NEWSARCHIVE_HOST": host}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, start_new_session=True)
 

@@ -20,7 +20,7 @@ import pytest
 
 from archive.catalogue.store import Catalogue
 from archive.query.runs import list_runs
-from benchmarks.bench_site import build_bench_site
+from tests.bench_site import build_bench_site
 from tests.command import run_cli, start_cli
 from tests.site_server import SiteServer
 

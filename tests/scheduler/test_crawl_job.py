@@ -37,19 +37,20 @@ def killed(settings: Settings, source: Source, log_file: Path) -> None:
     os.kill(os.getpid(), signal.SIGKILL)  # the OOM killer, or an operator
 
 
+NEWS = Source(name="news", start_urls=("http://127.0.0.1:9/",))  # its crawls are the stand-ins above
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data")
 
 
-def executor(settings: Settings, **options: float) -> CrawlExecutor:
-    catalogue = Catalogue(settings.database_url)
-    return CrawlExecutor(catalogue, SchedulerSettings(**options), settings.data_dir / "logs", settings.warc_dir,
-                         settings.host)
+def executor(settings: Settings, sources: tuple[Source, ...] = (NEWS,), **options: float) -> CrawlExecutor:
+    return CrawlExecutor(Catalogue(settings.database_url), SchedulerSettings(**options), settings, lambda: sources)
 
 
 def test_a_process_that_crashes_before_opening_its_run_still_gets_one(settings: Settings) -> None:
-    run = executor(settings).crawl(crash, {"settings": settings, "source": Source(name="news")})
+    run = executor(settings).crawl(crash, "news")
     assert (run["source"], run["status"]) == ("news", "failed")
     assert run["message"] == "crawl process exited with status 1"
     assert run["started"] < run["finished"]
@@ -57,16 +58,27 @@ def test_a_process_that_crashes_before_opening_its_run_still_gets_one(settings: 
 
 def test_a_crawl_deaf_to_sigterm_is_killed_after_the_grace(settings: Settings) -> None:
     started = time.monotonic()
-    run = executor(settings, crawl_time_limit=1.5, stop_grace=0.5).crawl(
-        hang, {"settings": settings, "source": Source(name="news")})
+    run = executor(settings, crawl_time_limit=1.5, stop_grace=0.5).crawl(hang, "news")
     assert time.monotonic() - started < 10
     assert (run["id"], run["status"]) == (1, "failed")  # its own record, closed for it
     assert run["message"] == "time limit (1.5 s) reached: stopped"
 
 
 def test_a_crawl_killed_from_outside_is_interrupted(settings: Settings) -> None:
-    run = executor(settings).crawl(killed, {"settings": settings, "source": Source(name="news")})
+    run = executor(settings).crawl(killed, "news")
     assert (run["status"], run["message"]) == ("interrupted", "crawl process killed by SIGKILL")
+
+
+def test_a_slot_of_a_source_the_service_no_longer_has_is_logged_and_skipped(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    renamed = Source(name="renamed", start_urls=NEWS.start_urls)
+    with caplog.at_level(logging.INFO, logger="newsarchive.scheduler"):
+        assert executor(settings, (renamed,)).crawl(crash, "news") is None
+    [line] = [r.getMessage() for r in caplog.records]
+    assert line.startswith("event=crawl-error source=news ")
+    assert f"no source 'news' in {settings.sources_file} (renamed or removed?)" in line
+    assert Catalogue(settings.database_url).get_run(1) is None  # no crawl process, no run
 
 
 def test_log_lines_are_logfmt(caplog: pytest.LogCaptureFixture) -> None:

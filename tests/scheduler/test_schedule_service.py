@@ -15,15 +15,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from apscheduler.job import Job
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from sqlalchemy import func, select, update
 
 from archive.catalogue.database import utcnow
-from archive.config import load_sources
+from archive.config import Settings, load_sources
 from archive.catalogue.models import Article, Capture
 from archive.query.articles import get_article
 from archive.warc.verify import VerifyReport, verify_warcs
 from archive.warc.files import OPEN_SUFFIX
-from benchmarks.bench_site import bench_article, build_bench_site
+from tests.bench_site import bench_article, build_bench_site
 from cli.article_view import print_article
 from tests.site_server import SiteServer
 from scheduler.service import crawl_job_store, schedule_table
@@ -179,16 +181,21 @@ def test_a_broken_sources_file_is_reported_and_the_old_schedule_kept(
     assert all(row["next_run"] and row["last_status"] for row in table)
 
 
+def stored_job(service: ScheduledService, name: str) -> tuple[SQLAlchemyJobStore, Job]:
+    """The job store and the job of ``name`` as the service left them, once it is stopped."""
+    assert service.stop() == 0
+    assert service.catalogue is not None
+    store = crawl_job_store(service.catalogue)
+    job = store.lookup_job(name)
+    assert job is not None
+    return store, job
+
+
 def test_a_restart_keeps_due_times_and_runs_a_slot_missed_while_down_once(
     site: SiteServer, scheduler: Callable[..., ScheduledService]
 ) -> None:
     yearly = source_toml("yearly", site.base_url, "0 0 1 1 *", allow=[NO_ARTICLES])
-    service = scheduler(yearly)
-    assert service.stop() == 0
-    assert service.catalogue is not None
-    store = crawl_job_store(service.catalogue)
-    job = store.lookup_job("yearly")
-    assert job is not None
+    store, job = stored_job(scheduler(yearly), "yearly")
     due = job.next_run_time  # local midnight, 1 January
     assert (due.month, due.day, due.hour) == (1, 1, 0)
     job.next_run_time = datetime.now(UTC) - timedelta(minutes=5)  # its slot came while the service was down
@@ -202,3 +209,22 @@ def test_a_restart_keeps_due_times_and_runs_a_slot_missed_while_down_once(
     assert len(restarted.events("crawl-start")) == 1  # once, however many slots were missed
     assert not restarted.events("source-scheduled")  # the stored job was kept as it was
     assert table["scheduled"] and table["next_run"] == due.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_jobs_store_the_source_name_only_and_an_old_pickled_job_is_rewritten_keeping_its_due_time(
+    site: SiteServer, scheduler: Callable[..., ScheduledService]
+) -> None:
+    yearly = source_toml("yearly", site.base_url, "0 0 1 1 *", allow=[NO_ARTICLES])
+    service = scheduler(yearly)
+    store, job = stored_job(service, "yearly")
+    assert (job.func_ref, job.args, job.kwargs) == ("scheduler.crawl_job:scheduled_crawl", (), {"source": "yearly"})
+    due = job.next_run_time
+    # what an earlier version stored: crawl_source with the service's Settings and the Source, pickled
+    [source] = load_sources(service.sources_file)
+    job._modify(func="scheduler.crawl_job:crawl_source",  # Job.modify() without a scheduler to tell
+                kwargs={"settings": Settings(data_dir=service.data_dir), "source": source})
+    store.update_job(job)
+
+    _, rewritten = stored_job(scheduler(yearly), "yearly")
+    assert (rewritten.func_ref, rewritten.kwargs) == ("scheduler.crawl_job:scheduled_crawl", {"source": "yearly"})
+    assert rewritten.next_run_time == due

@@ -6,7 +6,6 @@ import hashlib
 import itertools
 import json
 import math
-import os
 import random
 from pathlib import Path
 
@@ -25,12 +24,6 @@ from archive.catalogue.dedup import (
     simhash_bands,
     word_tokens,
 )
-
-DATASETS = Path(
-    os.environ.get("NEWSARCHIVE_DATASETS")
-    or Path(__file__).resolve().parents[3].parent / "shared" / "datasets"
-)
-GROUND_TRUTH = DATASETS / "articles-dev" / "ground-truth.jsonl"
 
 # Light edits of an article, as syndication, AMP and print copies differ from it.
 APPENDED_SENTENCE = " This story has been updated with a response from the company."
@@ -134,10 +127,9 @@ def test_band_probes_find_every_near_duplicate() -> None:
 
 
 @pytest.fixture(scope="module")
-def article_bodies() -> list[str]:
-    if not GROUND_TRUTH.is_file():
-        pytest.skip(f"{GROUND_TRUTH} not found: set NEWSARCHIVE_DATASETS to the shared datasets folder")
-    with GROUND_TRUTH.open(encoding="utf-8") as lines:
+def article_bodies(datasets_dir: Path) -> list[str]:
+    """The articleBody of every articles-dev page: distinct articles (the fixture fails when the datasets are missing)."""
+    with (datasets_dir / "articles-dev" / "ground-truth.jsonl").open(encoding="utf-8") as lines:
         return [json.loads(line)["articleBody"] for line in lines]
 
 

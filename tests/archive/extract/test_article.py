@@ -5,21 +5,17 @@ from __future__ import annotations
 import json
 import pickle
 import re
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(ROOT))  # benchmarks/ is not an installed package
+from trafilatura import bare_extraction
+from trafilatura.utils import load_html
 
-from trafilatura import bare_extraction  # noqa: E402
-from trafilatura.utils import load_html  # noqa: E402
-
-from archive.extract.article import Extracted, extract_article  # noqa: E402
-from archive.extract.decoding import decode_html  # noqa: E402
-from benchmarks.scoring import shingle_scores  # noqa: E402
+from archive.extract.article import Extracted, extract_article
+from archive.extract.decoding import decode_html
+from tests.scoring import shingle_scores
 
 # Floors a little under what archive.extract.article reaches (articles-dev 0.980, multilingual-dev
 # 0.879 on its 75 full-text pages, dates-dev 23 of 24 days); trafilatura alone: 0.963, 0.833.

@@ -1,4 +1,9 @@
-"""The browser of the replay tests: Debian's headless Chromium, driven by Playwright."""
+"""The headless browser of the web tests: Debian's Chromium, driven by Playwright.
+
+Playwright's own browser download is not used; ``scripts/test`` installs Chromium
+(``apt-get install -y chromium``). A machine without it fails these tests, saying so,
+rather than skipping them.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; Playwright's own browser download is not used
+CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 

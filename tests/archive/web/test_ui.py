@@ -6,20 +6,16 @@ Chromium is Debian's (scripts/test installs it); Playwright only drives it.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import Browser
 
 from archive.config import Settings
 from archive.web.isolation import Origins
 from tests.query_catalogue import QueryCatalogue
 from tests.replay_archive import running_origins
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extras)")
-if not shutil.which("chromium"):
-    pytest.skip("Chromium is not installed: apt-get install -y chromium (scripts/test does)", allow_module_level=True)
 
 
 @pytest.fixture(scope="module")
@@ -34,20 +30,8 @@ def base_url(origins: Origins) -> str:
     return origins.app
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"],
-        )
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
-def page(browser, origins: Origins):  # type: ignore[no-untyped-def]
+def page(browser: Browser, origins: Origins):  # type: ignore[no-untyped-def]
     """A page that records every URL it asks for: nothing may come from elsewhere than the two origins."""
     context = browser.new_context()
     page = context.new_page()

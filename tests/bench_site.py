@@ -1,4 +1,4 @@
-"""A large synthetic news site for the crawl benchmark, and the site-writing helpers shared with the tests.
+"""A synthetic news site of any size: the crawl benchmark's, and the tests' where many plain articles are wanted.
 
 ``build_bench_site(root, n)`` writes n article pages with news markup and generated English
 text (deterministic: article i is the same whatever n is), section pages linking all of
@@ -6,10 +6,9 @@ them 50 to a page, an RSS feed of the newest 50, a sitemap of every article and 
 robots.txt. Serve the folder with :func:`tests.site_server.serve_site`; URLs in it use
 the server's ``{{BASE}}`` placeholder. Article URLs match ``/news/\\d{4}/\\d{2}/\\d{2}/``.
 
-The ``write_*`` helpers (listings with pagination, RSS, sitemaps, robots.txt) are also used
-by the end-to-end test's fixture site in ``tests/sites.py``.
+The files are written with :mod:`tests.site_builder`, as the other test sites are.
 
-    python benchmarks/bench_site.py DIR --articles 1000
+    python -m tests.bench_site DIR --articles 1000
 """
 
 from __future__ import annotations
@@ -19,114 +18,17 @@ import html
 import json
 import random
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from pathlib import Path
-from xml.sax.saxutils import escape as xml_escape
 
+from tests.site_builder import Listed, html_page, write_file, write_listing, write_robots, write_rss, write_sitemap
 from tests.site_server import BASE_PLACEHOLDER as BASE
 
 LINKS_PER_PAGE = 50  # a typical news section page lists 20-60 headlines
 FEED_SIZE = 50  # feeds carry the newest items only, as news sites' feeds do
 FIRST_PUBLISHED = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
 PUBLISHED_EVERY = timedelta(hours=3)  # ~8 stories a day: 1000 articles span about 4 months
-
-
-@dataclass(frozen=True)
-class Listed:
-    """An article as section pages, feeds and sitemaps list it."""
-
-    path: str  # URL path on the site, e.g. /news/2026/01/05/story.html
-    title: str
-    published: datetime
-    language: str = "en"
-
-
-def write_file(root: Path, path: str, content: str | bytes) -> None:
-    """Write a site file at URL ``path`` (``/a/`` is ``a/index.html``), creating folders."""
-    target = root / path.lstrip("/")
-    if path.endswith("/"):
-        target = target / "index.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, str):
-        target.write_text(content, encoding="utf-8")
-    else:
-        target.write_bytes(content)
-
-
-def html_page(title: str, body: str, *, lang: str = "en", head: str = "") -> str:
-    """A plain UTF-8 HTML page advertising the site's feed; ``body`` and ``head`` are markup."""
-    return (
-        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{html.escape(title)}</title>\n"
-        f'<link rel="alternate" type="application/rss+xml" title="RSS" href="{BASE}/rss.xml">\n'
-        f"{head}</head>\n<body>\n{body}\n</body>\n</html>\n"
-    )
-
-
-def write_listing(root: Path, prefix: str, title: str, entries: Sequence[Listed], per_page: int) -> list[str]:
-    """Section pages at ``prefix`` (``/news/``, ``/news/page/2.html``...) linked by rel=next/prev.
-
-    Returns the pages' URL paths, first page first.
-    """
-    chunks = [entries[i : i + per_page] for i in range(0, len(entries), per_page)] or [[]]
-    paths = [prefix if n == 1 else f"{prefix}page/{n}.html" for n in range(1, len(chunks) + 1)]
-    for n, (path, chunk) in enumerate(zip(paths, chunks, strict=True)):
-        items = "\n".join(
-            f'<li><a href="{e.path}">{html.escape(e.title)}</a> '
-            f'<time datetime="{e.published.isoformat()}">{e.published:%Y-%m-%d}</time></li>'
-            for e in chunk
-        )
-        head, nav = "", []
-        if n > 0:
-            head += f'<link rel="prev" href="{BASE}{paths[n - 1]}">\n'
-            nav.append(f'<a rel="prev" href="{paths[n - 1]}">Previous page</a>')
-        if n + 1 < len(paths):
-            head += f'<link rel="next" href="{BASE}{paths[n + 1]}">\n'
-            nav.append(f'<a rel="next" href="{paths[n + 1]}">Next page</a>')
-        body = (
-            f'<h1>{html.escape(title)}</h1>\n<ul class="headlines">\n{items}\n</ul>\n'
-            f'<nav class="pagination">{" ".join(nav)}</nav>'
-        )
-        page_title = title if n == 0 else f"{title} - page {n + 1}"
-        write_file(root, path, html_page(page_title, body, head=head))
-    return paths
-
-
-def write_rss(root: Path, path: str, title: str, entries: Iterable[Listed]) -> None:
-    """An RSS 2.0 feed of ``entries`` with absolute links."""
-    items = "".join(
-        f"  <item>\n    <title>{xml_escape(e.title)}</title>\n    <link>{BASE}{xml_escape(e.path)}</link>\n"
-        f'    <guid isPermaLink="true">{BASE}{xml_escape(e.path)}</guid>\n'
-        f"    <pubDate>{format_datetime(e.published)}</pubDate>\n  </item>\n"
-        for e in entries
-    )
-    write_file(
-        root,
-        path,
-        f'<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0">\n<channel>\n'
-        f"  <title>{xml_escape(title)}</title>\n  <link>{BASE}/</link>\n"
-        f"  <description>{xml_escape(title)}: latest stories</description>\n{items}</channel>\n</rss>\n",
-    )
-
-
-def write_sitemap(root: Path, path: str, paths: Iterable[str]) -> None:
-    """A plain sitemap (urlset) of site paths."""
-    urls = "".join(f"  <url><loc>{BASE}{xml_escape(p)}</loc></url>\n" for p in paths)
-    write_file(
-        root,
-        path,
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{urls}</urlset>\n',
-    )
-
-
-def write_robots(root: Path, disallow: Iterable[str], sitemap: str) -> None:
-    """A robots.txt for all agents with a ``Sitemap:`` line, as crawlers discover sitemaps there."""
-    rules = "".join(f"Disallow: {p}\n" for p in disallow) or "Disallow:\n"  # empty: all allowed
-    write_file(root, "/robots.txt", f"User-agent: *\n{rules}\nSitemap: {BASE}{sitemap}\n")
 
 
 # --- Generated text ------------------------------------------------------------------
