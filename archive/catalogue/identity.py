@@ -72,7 +72,7 @@ class ArticleRegistry(CatalogueDatabase):
         try:
             with self.session() as session:
                 return self._record_article(session, source_id, url, extracted, fingerprint, capture_id, seen)
-        except IntegrityError:  # a concurrent worker inserted the same article: now it exists
+        except IntegrityError:  # a concurrent worker inserted this canonical_url (unique): now it exists
             with self.session() as session:
                 return self._record_article(session, source_id, url, extracted, fingerprint, capture_id, seen)
 
@@ -80,10 +80,12 @@ class ArticleRegistry(CatalogueDatabase):
                         fingerprint: Fingerprint, capture_id: int | None, seen: datetime) -> ArticleOutcome:
         key = article_url_key(url, extracted.canonical_url)
         page_url = normalise_url(url)
-        article = session.scalar(select(Article).where(Article.canonical_url == key))
+        # FOR UPDATE (PostgreSQL; SQLite has one writer anyway): workers recording the same article
+        # take turns, each reading the row (versions_count) as the previous one left it.
+        article = session.scalar(select(Article).where(Article.canonical_url == key).with_for_update())
         if article is None:
             article_id = session.scalar(select(ArticleUrl.article_id).where(ArticleUrl.url == page_url))
-            article = session.get(Article, article_id) if article_id else None
+            article = session.get(Article, article_id, with_for_update=True) if article_id else None
         if article is not None:
             self._add_urls(session, article.id, {url, page_url, key})
             article.last_seen = max(article.last_seen, seen)
