@@ -11,9 +11,10 @@ from pathlib import Path
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import create_engine, func, insert, select
+from sqlalchemy import create_engine, func, insert, select, update
 from sqlalchemy.exc import ProgrammingError
 
+from archive.catalogue.copy import CopyProgress, copy_catalogue
 from archive.catalogue.models import JOBS_TABLE, Article, ArticleUrl, ArticleVersion, Capture, CrawlRun, SourceRow
 from archive.catalogue.store import Catalogue
 from archive.extract.article import Extracted
@@ -51,7 +52,7 @@ def rows(url: str, model: type) -> dict[tuple, tuple]:
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            return {tuple(row[c.name] for c in table.primary_key.columns): tuple(row)
+            return {tuple(row[c.name] for c in table.primary_key.columns): tuple(row.values())
                     for row in connection.execute(select(table)).mappings()}
     finally:
         engine.dispose()
@@ -147,3 +148,28 @@ def test_an_interrupted_copy_run_again_finishes_without_duplicates(
     assert f"captures: {total:,} rows, {total:,} in the copy" in result.stdout
     for model in TABLES:
         assert rows(postgres_url, model) == rows(source_url, model), model.__tablename__
+
+
+def test_a_copy_keeps_a_link_to_a_later_article_and_reports_each_table(tmp_path: Path, postgres_url: str) -> None:
+    source_url = f"sqlite:///{tmp_path / 'catalogue.sqlite'}"
+    catalogue = Catalogue(source_url)
+    first, later = (catalogue.record_article("wire", f"https://wire.example/{n}.html", Extracted(
+        text=f"Story number {n} about the harbour.", title=f"Story {n}", authors=[], published=None, language="en",
+        sitename=None, canonical_url=None, description=None)).article_id for n in (1, 2))
+    with catalogue.session() as session:  # as a copy recognised after its original was catalogued would be
+        session.execute(update(Article).where(Article.id == first).values(duplicate_of=later, duplicate_kind="exact"))
+    catalogue.close()
+    seen: list[CopyProgress] = []
+
+    report = copy_catalogue(source_url, postgres_url, batch_rows=1, progress=seen.append)
+
+    assert report.ok and {count.table: count.target for count in report.tables}["articles"] == 2
+    assert rows(postgres_url, Article) == rows(source_url, Article)
+    assert CopyProgress("articles", 2, 2) in seen
+
+
+def test_copying_a_catalogue_that_is_not_there_is_one_line_and_status_2(tmp_path: Path, postgres_url: str) -> None:
+    result = run_cli("--data-dir", str(tmp_path / "nothing"), "db", "copy", "--to", postgres_url)
+
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
