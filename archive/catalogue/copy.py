@@ -1,4 +1,4 @@
-"""Copying a catalogue into another database (`newsarchive db copy`): SQLite to PostgreSQL, as an archive outgrows one machine.
+"""Copying a catalogue into another database (`newsarchive db copy`): SQLite to PostgreSQL, at scale.
 
 Table by table, parents before children, each read in key order in batches of one
 transaction each, so a copy that is interrupted (killed, a lost connection) and run again

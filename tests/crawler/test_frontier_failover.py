@@ -88,7 +88,7 @@ def test_a_killed_worker_leaves_the_crawl_to_the_others_and_its_share_to_the_nex
         first_crawl = list(server.paths)
         after_first = catalogued_paths(db)
 
-        time.sleep(max(0.0, killed_at + 6 - time.monotonic()))  # its heartbeat has expired: the next crawl starts afresh
+        time.sleep(max(0.0, killed_at + 6 - time.monotonic()))  # its heartbeat expired: the next crawl starts afresh
         restarted = start_cli(*crawl_args(workers[victim], postgres_url), env=ENV, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
         _, err = restarted.communicate(timeout=300)

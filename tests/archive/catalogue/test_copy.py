@@ -1,4 +1,4 @@
-"""`newsarchive db copy`: a crawled SQLite catalogue moved to PostgreSQL answers as before, and an interrupted copy resumes."""
+"""`newsarchive db copy`: a crawled SQLite catalogue moved to PostgreSQL answers as before; a killed copy resumes."""
 
 from __future__ import annotations
 
