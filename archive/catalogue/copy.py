@@ -130,6 +130,8 @@ def _copy_table(source: Engine, target: Engine, plan: TablePlan, batch_rows: int
         with target.connect() as connection:
             start = connection.scalar(select(func.max(table.c[plan.resume])))
     forward = _self_references(table)
+    if start is not None and plan.order == ("id",):
+        _check_resumable(source, target, table, start, forward)
     write = _copy_rows if target.dialect.name == "postgresql" else _insert_rows
     for rows in _batches(source, plan, start, batch_rows):
         for column in forward:  # a row pointing at a later one: the link is set once that one is in
@@ -145,6 +147,22 @@ def _copy_table(source: Engine, target: Engine, plan: TablePlan, batch_rows: int
         _link_forward(source, target, table, column)
     if progress and total == 0:
         progress(CopyProgress(table.name, 0, 0))
+
+
+def _check_resumable(source: Engine, target: Engine, table: Table, last_id: int, forward: list[Column]) -> None:
+    """Raise CatalogueError unless the target's last row is the source's row of that id: a copy begun.
+
+    A target that holds another catalogue (a live one, or a copy of another) would otherwise
+    keep its own rows where the ids meet, and its rows and the copy's would be mixed.
+    """
+    compared = [column for column in table.columns if column not in forward]  # forward links come last
+    rows = []
+    for engine in (source, target):
+        with engine.connect() as connection:
+            rows.append(connection.execute(select(*compared).where(table.c.id == last_id)).first())
+    if rows[0] != rows[1]:
+        raise CatalogueError(f"{describe_url(target.url)}: its {table.name} row {last_id} is not this catalogue's: "
+                             "it holds another catalogue; copy into an empty database")
 
 
 def _batches(source: Engine, plan: TablePlan, start: object, batch_rows: int) -> Iterator[list[dict]]:

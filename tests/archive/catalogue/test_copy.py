@@ -173,3 +173,18 @@ def test_copying_a_catalogue_that_is_not_there_is_one_line_and_status_2(tmp_path
 
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
+
+
+def test_a_copy_into_another_catalogue_is_refused(tmp_path: Path, postgres_url: str) -> None:
+    for url, title in ((f"sqlite:///{tmp_path / 'catalogue.sqlite'}", "Ours"), (postgres_url, "Theirs")):
+        catalogue = Catalogue(url)
+        catalogue.record_article("wire", "https://wire.example/1.html", Extracted(
+            text=f"{title}: a story.", title=title, authors=[], published=None, language="en", sitename=None,
+            canonical_url=None, description=None))
+        catalogue.close()
+
+    result = run_cli("--data-dir", str(tmp_path), "db", "copy", "--to", postgres_url)
+
+    assert result.returncode == 2
+    assert "row 1 is not this catalogue's: it holds another catalogue" in result.stderr
+    assert [row[4] for row in rows(postgres_url, Article).values()] == ["Theirs"]  # the title: left alone
