@@ -30,6 +30,8 @@ DEFAULT_MAX_PAGES = 500  # per source and run: a news site's fresh pages fit eas
 DEFAULT_CONCURRENCY = 4  # requests per host at once; gentle for small newsroom servers
 DEFAULT_DELAY = 1.0  # seconds between requests to a host; AutoThrottle adapts above it
 DOWNLOAD_MAXSIZE = 50 * 1024 * 1024  # a news page, image or feed above 50 MB is not news
+COPY_BATCH_ROWS = 1000  # rows per transaction of `db copy`: an interrupted copy redoes at most one
+#                         batch, and a batch of articles (a few KB of text each) is a few MB in memory
 
 # The web servers (`newsarchive serve`, `newsarchive replay`). Replayed pages are untrusted
 # code: they get an origin of their own (another port, or another host name), never the app's.

@@ -16,9 +16,11 @@ from pathlib import Path
 
 import click
 
+from archive.catalogue.copy import CopyProgress, copy_catalogue
 from archive.catalogue.database import CatalogueError, describe_url, upgrade_catalogue
 from archive.catalogue.store import Catalogue
 from archive.config import (
+    COPY_BATCH_ROWS,
     CRAWL_STOP_GRACE,
     DEFAULT_APP_PORT,
     DEFAULT_BIND_HOST,
@@ -439,7 +441,7 @@ def verify(settings: Settings, repair: bool) -> None:
 
 @cli.group()
 def db() -> None:
-    """The catalogue database: schema upgrades."""
+    """The catalogue database: schema upgrades, copies to another database."""
 
 
 @db.command("upgrade")
@@ -452,6 +454,32 @@ def db_upgrade(settings: Settings) -> None:
         click.echo(f"{where}: schema already at revision {after}")
     else:
         click.echo(f"{where}: schema upgraded from {before or '(none)'} to revision {after}")
+
+
+@db.command("copy")
+@click.option("--to", "target_url", required=True,
+              help="SQLAlchemy URL of the database to copy into (postgresql+psycopg://...); created or upgraded first.")
+@click.option("--batch-rows", type=click.IntRange(min=1), default=COPY_BATCH_ROWS, show_default=True,
+              help="Rows per transaction.")
+@click.pass_obj
+def db_copy(settings: Settings, target_url: str, batch_rows: int) -> None:
+    """Copy the catalogue into another database; run again after an interruption, it continues."""
+    report = copy_catalogue(settings.database_url, target_url, batch_rows=batch_rows, progress=_copy_progress)
+    for count in report.tables:
+        click.echo(f"{count.table}: {count.source:,} rows, {count.target:,} in the copy"
+                   f"{'' if count.ok else '  MISMATCH'}")
+    if not report.ok:
+        click.echo(f"error: {report.target} does not hold the same rows as {report.source}: "
+                   "was either written to during the copy?", err=True)
+        sys.exit(1)
+    click.echo(f"copied {report.source} to {report.target}")
+
+
+def _copy_progress(progress: CopyProgress) -> None:
+    """One line a table on stderr, redrawn in place on a terminal."""
+    finished = progress.done >= progress.total
+    if sys.stderr.isatty() or finished:
+        click.echo(f"\r{progress.table}: {progress.done:,}/{progress.total:,}", err=True, nl=finished)
 
 
 def _date(value) -> date | None:  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ run recorder closes it before it records how the run ended (``crawler/run_record
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,19 @@ def newsarchive_settings(crawler: Crawler) -> Settings:
     )
 
 
+def warc_prefix(crawler: Crawler, settings: Settings, source: Source) -> str:
+    """The source's name; with the host and pid too when workers share a frontier (crawler/frontier.py).
+
+    Workers of one crawl open their files in the same second, and capture rows name a file
+    by its name alone: without the worker in it, recovering one worker's file would take the
+    other workers' captures of the same name for its own, and their files could not be
+    gathered in one directory for replay.
+    """
+    if crawler.settings.get("REDIS_URL"):
+        return f"{source.name}-{settings.host}-{os.getpid()}"
+    return source.name
+
+
 def crawl_context(crawler: Crawler) -> CrawlContext:
     """The crawl's context; the first call opens the catalogue and starts the run record."""
     context = getattr(crawler, "newsarchive_context", None)
@@ -48,8 +62,9 @@ def crawl_context(crawler: Crawler) -> CrawlContext:
         settings = newsarchive_settings(crawler)
         catalogue = Catalogue(settings.database_url)
         source = crawler.spider.source
-        warc = WarcWriter(settings.warc_dir, prefix=source.name, max_size=settings.warc_max_size,
-                          software=crawler.settings.get("USER_AGENT"), revisit_lookup=catalogue.revisit_target)
+        warc = WarcWriter(settings.warc_dir, prefix=warc_prefix(crawler, settings, source),
+                          max_size=settings.warc_max_size, software=crawler.settings.get("USER_AGENT"),
+                          revisit_lookup=catalogue.revisit_target)
         run_id = catalogue.start_run(source.name, host=settings.host)
         context = CrawlContext(settings, catalogue, source, run_id, warc)
         crawler.newsarchive_context = context  # type: ignore[attr-defined]

@@ -8,8 +8,20 @@ into the shared (PostgreSQL) catalogue.
 scrapy-redis keeps its keys until told otherwise; a news crawl must start afresh each
 run (feeds and sections are fetched again), yet workers that join a running crawl must
 share its keys. So the keys live as long as one crawl: workers register in a Redis set
-with a heartbeat; the first live worker of a crawl clears leftovers of earlier ones, and
-the last one to close deletes the keys.
+with a heartbeat (the crawl run's interval and timeout, ``NEWSARCHIVE_HEARTBEAT_*``: a
+worker is dead to the frontier when its run is dead to the catalogue); the first live
+worker of a crawl clears leftovers of earlier ones, and the last one to close deletes the
+keys.
+
+scrapy-redis *pops* a request from the shared queue (ZRANGE + ZREMRANGEBYRANK in one
+MULTI) into the worker's memory, without a lease or an acknowledgement; the fingerprints
+stay in the shared dupefilter. So what a killed worker had popped and not yet archived and
+catalogued is lost to the other workers of that crawl (none of them can enqueue it again):
+the next crawl fetches it, as an article not yet in the catalogue, once the dead worker's
+heartbeat has expired and the frontier is cleared. Scrapy's engine would take up to
+``CONCURRENT_REQUESTS`` (32) requests at once into its downloader queues, where they wait
+for the host's few slots: a worker holds at most the per-host concurrency instead, which
+leaves the rest of the queue to the other workers and bounds what a crash takes away.
 """
 
 from __future__ import annotations
@@ -18,17 +30,30 @@ import os
 import socket
 import uuid
 
-from scrapy import Spider
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet.task import LoopingCall
 
-HEARTBEAT_INTERVAL = 10.0  # seconds between a worker's "still alive" signs
-HEARTBEAT_TTL = 60  # seconds without a sign after which a worker counts as dead (crashed)
+from crawler.context import newsarchive_settings
+
 LOCK_TIMEOUT_MS = 10_000  # joining or leaving a crawl takes milliseconds; a dead holder frees it
 
 
 class SharedFrontier(Scheduler):
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SharedFrontier:
+        frontier = super().from_crawler(crawler)
+        frontier.crawler = crawler
+        return frontier
+
+    def next_request(self) -> Request | None:
+        """The next request of the shared queue, unless this worker holds its share already."""
+        if len(self.crawler.engine.downloader.active) >= self.hold:
+            return None  # asked again as each download ends
+        return super().next_request()
+
     def open(self, spider: Spider) -> None:
         prefix = f"newsarchive:{spider.source.name}"
         self.keys = {
@@ -37,6 +62,9 @@ class SharedFrontier(Scheduler):
             "workers": f"{prefix}:workers",
             "lock": f"{prefix}:lock",
         }
+        self.hold = self.crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")  # the source's concurrency
+        settings = newsarchive_settings(spider.crawler)
+        self.heartbeat_ttl_ms = int(settings.heartbeat_timeout * 1000)
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.queue_key = self.keys["queue"]
         self.df = RFPDupeFilter(self.server, key=self.keys["dupefilter"])
@@ -45,7 +73,7 @@ class SharedFrontier(Scheduler):
                 self.server.delete(self.keys["queue"], self.keys["dupefilter"])  # an earlier crawl's
             self._beat()
         self.heartbeat = LoopingCall(self._beat)
-        self.heartbeat.start(HEARTBEAT_INTERVAL, now=False)
+        self.heartbeat.start(settings.heartbeat_interval, now=False)
         super().open(spider)
 
     def close(self, reason: str) -> None:
@@ -62,7 +90,7 @@ class SharedFrontier(Scheduler):
 
     def _beat(self) -> None:
         self.server.sadd(self.keys["workers"], self.worker)
-        self.server.set(self._heartbeat_key(self.worker), 1, ex=HEARTBEAT_TTL)
+        self.server.set(self._heartbeat_key(self.worker), 1, px=self.heartbeat_ttl_ms)
 
     def _live_workers(self) -> list[str]:
         """Registered workers with a fresh heartbeat; the dead are unregistered on the way."""

@@ -42,6 +42,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import inspect
 
+from archive.catalogue.models import JOBS_TABLE
 from archive.catalogue.store import Catalogue
 from archive.config import (
     ConfigError,
@@ -54,7 +55,6 @@ from archive.config import (
 from archive.query.runs import list_runs
 from scheduler.crawl_job import CrawlExecutor, log_event, scheduled_crawl
 
-JOBS_TABLE = "apscheduler_jobs"  # APScheduler's own table in the catalogue database
 CRAWLS = "default"  # job store and executor of the crawl jobs
 INTERNAL = "internal"  # job store and executor of the watch job (in memory, in a thread)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)

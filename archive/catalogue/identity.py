@@ -75,7 +75,7 @@ class ArticleRegistry(CatalogueDatabase):
         try:
             with self.session() as session:
                 return self._record_article(session, page)
-        except IntegrityError:  # a concurrent worker inserted the same article: now it exists
+        except IntegrityError:  # a concurrent worker inserted this canonical_url (unique): now it exists
             with self.session() as session:
                 return self._record_article(session, page)
 
@@ -84,10 +84,12 @@ class ArticleRegistry(CatalogueDatabase):
         key = article_url_key(page.url, extracted.canonical_url, page.home_hosts)
         page_url = normalise_url(page.url)
         urls = {page.url, page_url, key}
-        article = session.scalar(select(Article).where(Article.canonical_url == key))
+        # FOR UPDATE (PostgreSQL; SQLite has one writer anyway): workers recording the same article
+        # take turns, each reading the row (versions_count) as the previous one left it.
+        article = session.scalar(select(Article).where(Article.canonical_url == key).with_for_update())
         if article is None:
             article_id = session.scalar(select(ArticleUrl.article_id).where(ArticleUrl.url == page_url))
-            article = session.get(Article, article_id) if article_id else None
+            article = session.get(Article, article_id, with_for_update=True) if article_id else None
         if article is not None:
             self._add_urls(session, article.id, urls)
             article.last_seen = max(article.last_seen, page.seen)

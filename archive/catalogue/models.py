@@ -25,6 +25,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
+JOBS_TABLE = "apscheduler_jobs"  # APScheduler's job store (scheduler/service.py), in the catalogue database too
+
+
 class Base(DeclarativeBase):
     pass
 
