@@ -184,8 +184,9 @@ def recover_file(path: Path, report: RecoveryReport, catalogue: Catalogue | None
         if catalogue is not None:
             captures = _index_file(catalogue, path, infos, report)
             prefix = WarcName.parse(name).prefix  # type: ignore[union-attr] - open_files parsed it
-            if rules is not None and prefix in rules:
-                _catalogue_articles(catalogue, path.parent, prefix, rules[prefix], infos, captures, report)
+            source = source_of_prefix(prefix, rules or ())
+            if rules is not None and source is not None:
+                _catalogue_articles(catalogue, path.parent, source, rules[source], infos, captures, report)
             elif infos and prefix not in report.no_rules:
                 report.no_rules.append(prefix)
             _rename_in_runs(catalogue, name, name if scan.records else None)
@@ -308,14 +309,22 @@ def _index_file(catalogue: Catalogue, path: Path, infos: list[CaptureInfo],
     return captures
 
 
+def source_of_prefix(prefix: str, names: Iterable[str]) -> str | None:
+    """The source whose file a WARC prefix names: the source's name, or the name, host and pid of a
+    frontier worker (``crawler.context.warc_prefix``): the longest name that fits."""
+    fits = [name for name in names if prefix == name or prefix.startswith(name + "-")]
+    return max(fits, key=len, default=None)
+
+
 def _run_that_wrote(session: Session, name: str) -> int | None:
     """The crawl run a file is from: the one that listed it, else its source's last run begun before it."""
     parsed = WarcName.parse(name)
     if parsed is None:
         return None
+    source = source_of_prefix(parsed.prefix, session.scalars(select(SourceRow.name)))
     runs = session.execute(
         select(CrawlRun.id, CrawlRun.warc_files).join(SourceRow, SourceRow.id == CrawlRun.source_id)
-        .where(SourceRow.name == parsed.prefix,
+        .where(SourceRow.name == source,
                CrawlRun.started <= parsed.opened.replace(tzinfo=None) + timedelta(seconds=1))
         .order_by(CrawlRun.started.desc(), CrawlRun.id.desc()).limit(RUN_LOOKBACK)
     ).all()

@@ -121,7 +121,7 @@ def test_a_broken_record_followed_by_whole_ones_is_damage_and_left_alone(finishe
 def test_a_file_a_live_writer_owns_is_left_alone_and_its_captures_read(tmp_path: Path) -> None:
     catalogue = Catalogue(f"sqlite:///{tmp_path / 'catalogue.sqlite'}")
     warc_dir = tmp_path / "warcs"
-    writer = WarcWriter(warc_dir, "news")
+    writer = WarcWriter(warc_dir, prefix)
     info = write(writer, "/2019/1/a.html", b"<p>story</p>")
     catalogue.add_capture(None, info)
     [open_path] = open_files(warc_dir)
@@ -134,8 +134,10 @@ def test_a_file_a_live_writer_owns_is_left_alone_and_its_captures_read(tmp_path:
     assert not open_files(warc_dir)
 
 
+# A frontier worker's files carry its host and pid after the source's name (crawler.context.warc_prefix).
+@pytest.mark.parametrize("prefix", ["news", "news-crawler-1-4242"])
 def test_recovery_indexes_repoints_drops_and_catalogues_from_the_archive(
-        catalogue_url: str, tmp_path: Path, datasets_dir: Path) -> None:
+        catalogue_url: str, tmp_path: Path, datasets_dir: Path, prefix: str) -> None:
     """The kinds of loss a crash leaves, in one file: each made right, and verify finds the archive whole."""
     catalogue = Catalogue(catalogue_url)
     warc_dir = tmp_path / "warcs"
@@ -149,13 +151,13 @@ def test_recovery_indexes_repoints_drops_and_catalogues_from_the_archive(
         return catalogue.record_article("news", info.url, extracted, capture_id=capture_id,
                                         seen=info.timestamp).article_id
 
-    with WarcWriter(warc_dir, "news") as earlier:  # an earlier crawl archived e.html
+    with WarcWriter(warc_dir, prefix) as earlier:  # an earlier crawl archived e.html
         e_first = write(earlier, "/2019/1/e.html", html["/2019/1/e.html"])
     e_first_id = catalogue.add_capture(None, e_first)
     e_article = catalogued(e_first, e_first_id)
 
     run_id = catalogue.start_run("news", host="crawler-1")
-    writer = WarcWriter(warc_dir, "news")
+    writer = WarcWriter(warc_dir, prefix)
     robots = write(writer, "/robots.txt", b"User-agent: *\n", content_type="text/plain", minutes=1)
     catalogue.add_capture(run_id, robots)
     a = write(writer, "/2019/1/a.html", html["/2019/1/a.html"], minutes=2)
