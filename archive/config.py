@@ -30,6 +30,8 @@ DEFAULT_MAX_PAGES = 500  # per source and run: a news site's fresh pages fit eas
 DEFAULT_CONCURRENCY = 4  # requests per host at once; gentle for small newsroom servers
 DEFAULT_DELAY = 1.0  # seconds between requests to a host; AutoThrottle adapts above it
 DOWNLOAD_MAXSIZE = 50 * 1024 * 1024  # a news page, image or feed above 50 MB is not news
+CDX_PAGE_SIZE = 1000  # captures on one page of the CDX API (page=, pageSize= overrides): one indexed
+#                       range read of a thousand rows, a fraction of a second on either database
 
 # The scheduler (`newsarchive schedule run`); its command-line options override these.
 CRAWL_TIME_LIMIT = 3600.0  # seconds; max_pages = 500 at delay 1 s takes about 10 minutes: 6x that is a hang

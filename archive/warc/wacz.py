@@ -30,7 +30,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from archive.warc.index import captures_in, cdxj_line
+from archive.warc.cdxj import cdxj_line
+from archive.warc.reindex import captures_in
 from archive.catalogue.store import Catalogue
 from archive.catalogue.models import Article, Capture
 from archive.warc.files import WARC_SUFFIX, finished_files, open_files

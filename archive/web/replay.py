@@ -17,8 +17,7 @@ addresses are written and parsed by :mod:`archive.wayback`):
   only decoded from its Content-Encoding for a client that does not accept that encoding).
 - ``/web/<url>``: redirects to the latest capture. ``/web/*/<url>``: every capture of a URL;
   ``/web/*/<prefix>*``: of every URL under a prefix.
-- ``/cdx?url=...``: pywb's CDX server API (``matchType``, ``output=json``, ``limit``,
-  ``from``, ``to``, ``sort=reverse``, ``fl``).
+- ``/cdx?url=...``: pywb's CDX server API (:mod:`archive.web.cdx`).
 
 Nothing is ever fetched from the live web: a URL not in the archive gets a 404 page with
 the nearest archived URLs, and every response carries a Content-Security-Policy that
@@ -33,9 +32,7 @@ them in its thread pool, where blocking database and file reads belong.
 from __future__ import annotations
 
 import html
-import json
 import zlib
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -45,24 +42,14 @@ import brotli
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import (
-    PlainTextResponse,
     RedirectResponse,
     Response,
-    StreamingResponse,
 )
 from starlette.routing import Route
 
 from archive.catalogue.models import Capture
 from archive.catalogue.store import Catalogue
-from archive.warc.index import (
-    MATCH_TYPES,
-    CaptureIndex,
-    CaptureQueryError,
-    Closest,
-    capture_info,
-    cdx_fields,
-    cdxj_line,
-)
+from archive.warc.index import CaptureIndex, CaptureQueryError, Closest
 from archive.warc.files import resolve
 from archive.warc.records import StoredRecord, WarcFormatError, read_capture
 from archive.wayback import (
@@ -76,6 +63,7 @@ from archive.wayback import (
     replay_url,
     timestamp14,
 )
+from archive.web.cdx import cdx_route
 from archive.web.content_coding import accepts_encoding, decode_content
 from archive.web.rewrite import (
     CSS_TYPES,
@@ -235,48 +223,9 @@ class Replayer:
                 f'<p><a href="{_text(site)}">Every archived URL of this site</a></p>')
         return _page(404, "Not in the archive", body)
 
-    # --- /cdx ---------------------------------------------------------------------------
-    def cdx(self, request: Request) -> Response:
-        """pywb's CDX server API over the captures table: JSON lines, or CDXJ lines."""
-        params = request.query_params
-        url = params.get("url", "")
-        try:
-            if not url:
-                raise CaptureQueryError("the url parameter is required: /cdx?url=http://example.com/&output=json")
-            match_type = params.get("matchType") or ("prefix" if url.endswith("*") else "exact")
-            if match_type not in MATCH_TYPES:
-                raise CaptureQueryError(f"matchType {match_type!r} is not one of {', '.join(MATCH_TYPES)}")
-            limit = _limit(params.get("limit"))
-            since = parse_timestamp(params["from"]) if params.get("from") else None
-            until = parse_timestamp(params["to"], pad_up=True) if params.get("to") else None
-            fields = [f for f in params.get("fl", "").split(",") if f]
-        except (CaptureQueryError, WaybackError) as exc:
-            return PlainTextResponse(f"{exc}\n", status_code=400)
-        captures = self.index.query(url.rstrip("*") or url, match_type, since=since, until=until, limit=limit,
-                                    reverse=params.get("sort") == "reverse")
-        if params.get("output") == "json":
-            return StreamingResponse(_json_lines(captures, fields), media_type="application/x-ndjson")
-        return StreamingResponse((cdxj_line(capture_info(c)) for c in captures), media_type="text/plain")
-
 
 class MissingOriginalError(LookupError):
     """A revisit record whose original response is not in the index."""
-
-
-def _json_lines(captures: Iterator[Capture], fields: list[str]) -> Iterator[str]:
-    for capture in captures:
-        entry = cdx_fields(capture_info(capture))
-        if fields:
-            entry = {name: entry[name] for name in fields if name in entry}
-        yield json.dumps(entry) + "\n"
-
-
-def _limit(value: str | None) -> int | None:
-    if value is None or value == "":
-        return None
-    if not value.isdigit():
-        raise CaptureQueryError(f"limit {value!r} must be a whole number of captures")
-    return int(value)
 
 
 def replay_headers(http_headers: tuple[tuple[str, str], ...], url: str, timestamp: str, modifier: str,
@@ -377,7 +326,7 @@ def replay_routes(catalogue: Catalogue, warc_dir: Path) -> list[Route]:
     replayer = Replayer(catalogue, warc_dir)
     return [
         Route(REPLAY_PREFIX + "{path:path}", replayer.web, methods=["GET", "HEAD"], name="replay"),
-        Route("/cdx", replayer.cdx, methods=["GET", "HEAD"], name="cdx"),
+        cdx_route(catalogue),
     ]
 
 

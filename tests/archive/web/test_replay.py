@@ -12,7 +12,7 @@ import pytest
 from lxml import html as lxml_html
 from starlette.testclient import TestClient
 
-from archive.warc.index import capture_info, cdxj_line
+from archive.warc.cdxj import capture_info, cdxj_line
 from archive.wayback import parse_timestamp, timestamp14
 from archive.web.replay import CONTENT_SECURITY_POLICY
 from archive.web.rewrite import css_urls, embedded_urls
