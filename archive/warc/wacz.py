@@ -113,7 +113,9 @@ def _add_file(wacz: zipfile.ZipFile, name: str, path: Path) -> dict[str, object]
     digest, size = hashlib.sha256(), 0
     info = zipfile.ZipInfo.from_file(path, name)
     info.compress_type = zipfile.ZIP_STORED
-    with open(path, "rb") as source, wacz.open(info, "w", force_zip64=True) as target:
+    # zip64 fields only when the size needs them (zipfile decides from info.file_size): ReplayWeb.page
+    # 2.5 finds no record in a member whose local header carries them needlessly.
+    with open(path, "rb") as source, wacz.open(info, "w") as target:
         while chunk := source.read(COPY_CHUNK):
             digest.update(chunk)
             size += len(chunk)
