@@ -6,7 +6,9 @@ the WACZ export and the CDX server API (:mod:`archive.warc.cdx_server`) all writ
 
 from __future__ import annotations
 
+import hashlib
 import json
+import zlib
 from datetime import UTC
 
 from archive.catalogue.models import Capture
@@ -16,6 +18,7 @@ from archive.wayback import timestamp14
 
 CDXJ_FIELDS = ("url", "mime", "status", "digest", "length", "offset", "filename")  # cdxj-indexer's defaults
 REVISIT_MIME = "warc/revisit"  # what CDX indexes say a revisit's media type is
+CDXJ_BLOCK_LINES = 1024  # lines per gzip block of a compressed index: cdxj-indexer's and ArchiveWeb.page's
 
 
 def capture_info(capture: Capture) -> CaptureInfo:
@@ -45,3 +48,23 @@ def _cdxj_json(info: CaptureInfo) -> dict[str, str]:
     values = {"url": info.url, "mime": mime, "status": str(info.status), "digest": info.payload_digest,
               "length": str(info.length), "offset": str(info.offset), "filename": info.warc_file}
     return {name: values[name] for name in CDXJ_FIELDS if values[name] is not None}
+
+
+def compressed_cdxj(lines: list[str], name: str, block_lines: int = CDXJ_BLOCK_LINES) -> tuple[bytes, str]:
+    """Sorted CDXJ lines as cdxj-indexer's ``cdxj-gzip-1.0`` pair: gzipped blocks, and the index of them.
+
+    Each block of ``block_lines`` lines is one gzip member; each line of the secondary index
+    (``.idx``) is a block's first urlkey and timestamp with its offset, length and sha256 in
+    ``name``. A reader bisects the small index and fetches one block by range request: how
+    ReplayWeb.page reads a large WACZ without loading its whole index first.
+    """
+    data = bytearray()
+    index = [f"!meta 0 {json.dumps({'format': 'cdxj-gzip-1.0', 'filename': name})}\n"]
+    for start in range(0, len(lines), block_lines):
+        block = lines[start:start + block_lines]
+        packer = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)  # a gzip member, as cdxj-indexer writes
+        member = packer.compress("".join(block).encode("utf-8")) + packer.flush()
+        where = {"offset": len(data), "length": len(member), "digest": "sha256:" + hashlib.sha256(member).hexdigest()}
+        index.append(f"{block[0].split('{', 1)[0].strip()} {json.dumps(where)}\n")
+        data += member
+    return bytes(data), "".join(index)

@@ -6,6 +6,9 @@ libraries that would break Scrapy in the project's.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import json
 import subprocess
 import time
 import zipfile
@@ -17,7 +20,7 @@ from sqlalchemy import func, select
 
 from archive.wayback import timestamp14
 from archive.catalogue.store import Catalogue
-from archive.catalogue.models import Capture
+from archive.catalogue.models import Article, Capture
 from tests.command import run_cli_in
 from tests.replay_archive import ReplayArchive, free_port, peer_tool
 from tests.replay_site import COPY_OF_LEAD, STORY, STORY_MARKER
@@ -114,6 +117,27 @@ def test_wacz_export_is_valid_for_py_wacz(replay_archive: ReplayArchive) -> None
         assert {info.filename for info in warcs} == {
             f"archive/{p.name}" for p in replay_archive.warc_dir.glob("*.warc.gz")}
         assert all(info.compress_type == zipfile.ZIP_STORED for info in warcs)  # readable by offset
-        assert {"indexes/index.cdx", "pages/pages.jsonl", "datapackage.json", "datapackage-digest.json"} <= set(names)
-        pages = wacz.read("pages/pages.jsonl").decode()
-    assert replay_archive.url(STORY) in pages
+        assert wacz.getinfo("indexes/index.cdx.gz").compress_type == zipfile.ZIP_STORED  # blocks by offset too
+        assert {"indexes/index.idx", "pages/pages.jsonl", "datapackage.json", "datapackage-digest.json"} <= set(names)
+        blocks, block_index = wacz.read("indexes/index.cdx.gz"), wacz.read("indexes/index.idx").decode()
+        pages = [json.loads(line) for line in wacz.read("pages/pages.jsonl").decode().splitlines()]
+    warc_paths = sorted(str(p) for p in replay_archive.warc_dir.glob("*.warc.gz"))
+    theirs = subprocess.run([peer_tool("cdxj-indexer"), "--sort", *warc_paths], capture_output=True, text=True,
+                            check=True).stdout
+    assert gzip.decompress(blocks).decode() == theirs  # every block, concatenated: cdxj-indexer's index
+    meta, *entries = block_index.splitlines()
+    assert meta == '!meta 0 {"format": "cdxj-gzip-1.0", "filename": "index.cdx.gz"}'
+    for entry in entries:  # each names a whole gzip member, starting with the line it is keyed by
+        key, where = entry.split(" {", 1)
+        where = json.loads("{" + where)
+        member = blocks[where["offset"]:where["offset"] + where["length"]]
+        assert where["digest"] == "sha256:" + hashlib.sha256(member).hexdigest()
+        assert gzip.decompress(member).decode().startswith(key + " ")
+    header, *listed = pages
+    assert header["format"] == "json-pages-1.0" and header["hasText"] is True
+    catalogue = Catalogue(replay_archive.db_url)
+    with catalogue.session() as session:
+        articles = {a.title: a.text for a in session.scalars(select(Article))}
+    catalogue.close()
+    assert {page["title"]: page["text"] for page in listed} == articles  # ReplayWeb.page searches both
+    assert replay_archive.url(STORY) in {page["url"] for page in listed}
