@@ -37,7 +37,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -230,24 +230,30 @@ class CdxServer:
                 rows = session.scalars(statement.offset(offset or None).limit(take).execution_options(yield_per=500))
                 yield from (cdx_fields(capture_info(row)) for row in rows)
             return
-        enough = None if take is None else offset + take
-        yield from itertools.islice(self._closest_first(query, statement, enough), offset, enough)
+        yield from itertools.islice(self._closest_first(query, statement), offset, None if take is None else offset + take)
 
-    def _closest_first(self, query: CdxQuery, statement, enough: int | None) -> Iterator[Entry]:  # type: ignore[no-untyped-def]
-        """Captures nearest ``query.closest`` first: two indexed scans outwards from it, merged by distance."""
+    def _closest_first(self, query: CdxQuery, statement) -> Iterator[Entry]:  # type: ignore[no-untyped-def]
+        """Captures nearest ``query.closest`` first, as pywb's ``cdx_sort_closest`` orders them.
+
+        Distance counts whole seconds (14-digit timestamps); captures at the same distance
+        keep CDX order (urlkey, time). Two indexed scans outwards from the moment, merged and
+        read only as far as the caller takes (a whole group of ties at most beyond).
+        """
         moment = query.closest
         assert moment is not None
-        order = (Capture.urlkey, Capture.id)
-        before = statement.where(Capture.timestamp <= moment).order_by(Capture.timestamp.desc(), *order)
-        after = statement.where(Capture.timestamp > moment).order_by(Capture.timestamp, *order)
+        edge = moment + timedelta(seconds=1)  # the timestamps14 up to the closest one's are "before"
+        before = statement.where(Capture.timestamp < edge).order_by(Capture.timestamp.desc())
+        after = statement.where(Capture.timestamp >= edge).order_by(Capture.timestamp)
+
+        def distance(row: Capture) -> int:
+            return abs(int((row.timestamp.replace(microsecond=0) - moment).total_seconds()))
+
         with self.index.catalogue.session() as session:
-            streams = [
-                ((abs((row.timestamp - moment).total_seconds()), side, n, row)
-                 for n, row in enumerate(session.scalars(scan.limit(enough).execution_options(yield_per=500))))
-                for side, scan in enumerate((before, after))
-            ]
-            merged = heapq.merge(*streams, key=lambda item: item[:3])
-            yield from (cdx_fields(capture_info(row)) for *_, row in merged)
+            scans = [session.scalars(scan.execution_options(yield_per=500)) for scan in (before, after)]
+            merged = heapq.merge(*scans, key=distance)
+            for _, tied in itertools.groupby(merged, key=distance):
+                for row in sorted(tied, key=lambda row: (row.urlkey, row.timestamp, row.id)):
+                    yield cdx_fields(capture_info(row))
 
 
 def _processed(query: CdxQuery) -> bool:
