@@ -2,7 +2,7 @@
 
 The catalogue's ``captures`` table is the index: one row per response or revisit record,
 keyed by SURT ``urlkey`` and time, pointing at a WARC file, offset and length, so replay
-reads a capture with one seek (:func:`archive.warc.records.read_capture`). :class:`CaptureIndex`
+reads a capture with one seek (:func:`archive.warc.reader.read_capture`). :class:`CaptureIndex`
 answers replay's questions (the closest capture, its neighbours, a revisit's original, the
 captures a CDX ``matchType`` selects). The table is rebuilt from the WARC files by
 :mod:`archive.warc.reindex`, written out as CDXJ by :mod:`archive.warc.cdxj` and queried
@@ -10,7 +10,7 @@ with pywb's whole CDX server API by :mod:`archive.warc.cdx_server`.
 
 Every match type is a range of urlkeys, which the ``(urlkey, timestamp)`` index answers
 on both databases: ``urlkey`` compares byte-wise, as CDX ranges assume (SQLite's default;
-on PostgreSQL the column has the "C" collation, migration 0005).
+on PostgreSQL the column has the "C" collation, migration 0006).
 """
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ from archive.catalogue.store import Catalogue
 from archive.urls import surt
 from archive.warc.cdxj import cdxj_line
 from archive.warc.files import finished_files, finished_name, open_files
-from archive.warc.records import CaptureInfo, WarcFormatError, iter_captures
+from archive.warc.reader import iter_captures
+from archive.warc.records import CaptureInfo, WarcFormatError
 
 
 @dataclass

@@ -51,7 +51,8 @@ from archive.catalogue.models import Capture
 from archive.catalogue.store import Catalogue
 from archive.warc.index import CaptureIndex, CaptureQueryError, Closest
 from archive.warc.files import resolve
-from archive.warc.records import StoredRecord, WarcFormatError, read_capture
+from archive.warc.reader import read_capture
+from archive.warc.records import StoredRecord, WarcFormatError
 from archive.wayback import (
     PAGE,
     RAW,
@@ -63,14 +64,13 @@ from archive.wayback import (
     replay_url,
     timestamp14,
 )
+from archive.extract.decoding import decode_document, encode_document
 from archive.web.cdx import cdx_route
 from archive.web.content_coding import accepts_encoding, decode_content
 from archive.web.rewrite import (
     CSS_TYPES,
     HTML_TYPES,
     UrlRewriter,
-    decode_document,
-    encode_document,
     resolve_url,
     rewrite_css,
     rewrite_html,
