@@ -79,8 +79,9 @@ class CdxFilter:
                 raise CaptureQueryError(f"filter {spec!r}: not a regular expression ({exc})") from exc
         elif mode == "=":
             test = expression.__eq__
-        else:
-            test = lambda value: expression in value  # noqa: E731 - pywb's default: contains
+        else:  # pywb's default: the field contains the expression
+            def test(value: str) -> bool:
+                return expression in value
         return cls(FIELD_ALIASES.get(name, name), test, negate)
 
     def __call__(self, entry: Entry) -> bool:
@@ -157,10 +158,6 @@ class CdxQuery:
             page_size=_whole("pageSize", one("pageSize"), least=1) if one("pageSize") else CDX_PAGE_SIZE,
             count_pages=one("showNumPages") in ("1", "true"),
         )
-
-    @property
-    def paged(self) -> bool:
-        return self.page is not None or self.count_pages
 
 
 def _whole(name: str, value: str, least: int = 0) -> int:

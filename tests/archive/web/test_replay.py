@@ -326,7 +326,12 @@ def test_cdx_match_types_and_filters(replay_client: TestClient, replay_archive: 
 def test_cdx_bad_parameters_are_400s(replay_client: TestClient, replay_archive: ReplayArchive) -> None:
     for params in ({}, {"url": replay_archive.url(STORY), "matchType": "everything"},
                    {"url": replay_archive.url(STORY), "limit": "many"},
-                   {"url": replay_archive.url(STORY), "from": "yesterday"}):
+                   {"url": replay_archive.url(STORY), "from": "yesterday"},
+                   {"url": replay_archive.url(STORY), "sort": "closest"},  # closest= missing
+                   {"url": replay_archive.url(STORY), "filter": "~url:(unclosed"},
+                   {"url": replay_archive.url(STORY), "output": "xml"},
+                   {"url": replay_archive.url(STORY), "collapse": "urlkey:0"},
+                   {"url": replay_archive.url(STORY), "pageSize": "0"}):
         response = replay_client.get("/cdx", params=params)
         assert response.status_code == 400
         assert response.text.strip()
