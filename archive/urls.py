@@ -128,17 +128,50 @@ def _from_amp_cache(parts: SplitResult) -> SplitResult:
     return SplitResult(scheme, segments[1], "/" + "/".join(segments[2:]), parts.query, "")
 
 
-def article_url_key(url: str, declared_canonical: str | None = None) -> str:
-    """The identity of the article at url: its declared canonical URL when believable, else url.
+def article_url_key(url: str, declared_canonical: str | None = None, home_hosts: Iterable[str] = ()) -> str:
+    """The identity of the article at url: its declared canonical URL when believable and trusted, else url.
 
     Either way normalised and with variants folded. A canonical that is not an absolute
     http(s) URL is not believable, nor one that names the home page or one of the page's
     parent sections (a common CMS bug that would merge every article of a site into one).
+    It is trusted only on the page's own registrable domain or one of ``home_hosts`` (the
+    source's hosts): another site's canonical is a claim of syndication
+    (:func:`foreign_canonical`), not an identity the page may take over.
     """
     page = fold_variants(url)
     if declared_canonical and _plausible_canonical(declared_canonical, page):
-        return fold_variants(declared_canonical)
+        if _trusted(declared_canonical, page, home_hosts):
+            return fold_variants(declared_canonical)
     return page
+
+
+def foreign_canonical(url: str, declared_canonical: str | None, home_hosts: Iterable[str] = ()) -> str | None:
+    """The article another site's canonical names (normalised), when the page declares one; else None.
+
+    A partner page that names the publisher's article: it is a copy of that article if the
+    texts match, never a version of it.
+    """
+    page = fold_variants(url)
+    if not declared_canonical or not _plausible_canonical(declared_canonical, page):
+        return None
+    return None if _trusted(declared_canonical, page, home_hosts) else fold_variants(declared_canonical)
+
+
+def registrable_domain(url: str) -> str | None:
+    """The domain a site registered (``lemonde.fr`` of ``www.lemonde.fr``, ``bbc.co.uk`` of
+    ``news.bbc.co.uk``, by the public suffix list); the host itself for an IP address or an
+    unlisted suffix."""
+    host = _site_host(url)
+    if not host:
+        return None
+    return extract_domain(f"http://{host}/") or host
+
+
+def _trusted(declared: str, page: str, home_hosts: Iterable[str]) -> bool:
+    try:
+        return registrable_domain(declared) == registrable_domain(page) or same_site(declared, home_hosts)
+    except ValueError:
+        return False
 
 
 def _plausible_canonical(declared: str, page: str) -> bool:

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 from archive.query.exports import flat_cell
 
 METADATA = ("id", "title", "source", "canonical_url", "url", "authors", "published", "language",
-            "sitename", "first_seen", "last_seen", "content_hash", "duplicate_of")
+            "sitename", "first_seen", "last_seen", "content_hash", "duplicate_of", "story_id")
 
 
 def version_diff(versions: list[dict[str, Any]]) -> list[str]:
@@ -45,6 +45,12 @@ def print_article(article: dict[str, Any], out: TextIO) -> None:
     if diff:
         out.write("\nChanges in the latest version:\n")
         out.writelines(line + "\n" for line in diff)
+    if article.get("story"):
+        out.write(f"\nThe same story elsewhere ({len(article['story'])}):\n")
+        for member in article["story"]:
+            role = "original" if member["original"] else "copy"
+            out.write(f"  {member['id']:>6}  {member['source']:<16} {role:<8}  "
+                      f"published {member['published'] or '?'}  first seen {member['first_seen']}  {member['url']}\n")
     out.write(f"\nCaptures ({len(article['captures'])}):\n")
     for capture in article["captures"]:
         out.write(f"  {capture['timestamp']}  {capture['status']}  {capture['record_type']:<8}  "

@@ -141,6 +141,7 @@ FILTER_OPTIONS = (
     click.option("--has-duplicates", type=click.BOOL, default=None,
                  help="true: only articles copied elsewhere; false: only the others."),
     click.option("--unique", is_flag=True, help="Hide duplicates (articles with duplicate_of set)."),
+    click.option("--story", type=click.IntRange(1), help="Only the articles of this story (story_id)."),
 )
 OPTION_OF_FIELD = {"text": "QUERY", "language": "--lang", "seen_since": "--seen-since",
                    "seen_until": "--seen-until", "has_duplicates": "--has-duplicates"}

@@ -39,6 +39,7 @@ from scrapy.statscollectors import StatsCollector
 
 from archive.catalogue.store import Catalogue
 from archive.catalogue.dedup import Fingerprint
+from archive.config import Source
 from archive.extract.article import Extracted, extract_article
 from crawler.context import crawl_context
 
@@ -108,10 +109,11 @@ def bounded_html(body: bytes, max_bytes: int) -> bytes:
 
 
 class ArticlePipeline:
-    def __init__(self, catalogue: Catalogue, source: str, stats: StatsCollector, workers: int,
+    def __init__(self, catalogue: Catalogue, source: Source, stats: StatsCollector, workers: int,
                  max_bytes: int, time_limit: float) -> None:
         self.catalogue = catalogue
-        self.source = source
+        self.source = source.name
+        self.home_hosts = tuple(source.domains)  # whose canonical URLs an article may take
         self.stats = stats
         self.workers = workers
         self.max_bytes = max_bytes
@@ -126,7 +128,7 @@ class ArticlePipeline:
     def from_crawler(cls, crawler: Crawler) -> ArticlePipeline:
         context = crawl_context(crawler)
         workers = crawler.settings.getint("NEWSARCHIVE_EXTRACT_WORKERS") or os.cpu_count() or 1
-        pipeline = cls(context.catalogue, context.source.name, crawler.stats, workers,
+        pipeline = cls(context.catalogue, context.source, crawler.stats, workers,
                        max_bytes=crawler.settings.getint("NEWSARCHIVE_EXTRACT_MAX_BYTES"),
                        time_limit=crawler.settings.getfloat("NEWSARCHIVE_EXTRACT_TIME_LIMIT"))
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
@@ -148,7 +150,7 @@ class ArticlePipeline:
         extracted, fingerprint = result
         outcome = self.catalogue.record_article(
             self.source, item["url"], extracted, capture_id=item["capture_id"], seen=item["fetched"],
-            fingerprint=fingerprint,
+            fingerprint=fingerprint, home_hosts=self.home_hosts,
         )
         self.stats.inc_value(f"newsarchive/articles_{outcome.status}")
         return {"url": item["url"], "status": outcome.status, "article_id": outcome.article_id}

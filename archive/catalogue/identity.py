@@ -8,10 +8,11 @@ earlier original is linked to it with ``duplicate_of``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,7 @@ from archive.catalogue.dedup import (
     simhash_bands,
 )
 from archive.catalogue.models import Article, ArticleUrl, ArticleVersion, SourceRow
-from archive.urls import article_url_key, normalise_url
+from archive.urls import article_url_key, foreign_canonical, normalise_url, same_site
 
 if TYPE_CHECKING:  # only a type here: read commands need not import trafilatura
     from archive.extract.article import Extracted
@@ -37,7 +38,6 @@ class ArticleOutcome:
     status: str
     article_id: int
     duplicate_of: int | None = None
-
 
 
 class ArticleRegistry(CatalogueDatabase):
@@ -64,58 +64,69 @@ class ArticleRegistry(CatalogueDatabase):
 
     def record_article(self, source: str, url: str, extracted: Extracted, *,
                        capture_id: int | None = None, seen: datetime | None = None,
-                       fingerprint: Fingerprint | None = None) -> ArticleOutcome:
-        """Catalogue an extracted page under its canonical identity, with the dedup rules."""
-        source_id = self.source_id(source)
-        seen = naive_utc(seen) if seen else utcnow()
-        fingerprint = fingerprint or Fingerprint.of(extracted.text)
+                       fingerprint: Fingerprint | None = None, home_hosts: Iterable[str] = ()) -> ArticleOutcome:
+        """Catalogue an extracted page under its canonical identity, with the dedup rules.
+
+        ``home_hosts``: the source's own hosts, whose canonical URLs the page may take and on
+        which a page is at home (see :func:`archive.urls.article_url_key`).
+        """
+        page = _Page(self.source_id(source), url, extracted, fingerprint or Fingerprint.of(extracted.text),
+                     capture_id, naive_utc(seen) if seen else utcnow(), tuple(home_hosts))
         try:
             with self.session() as session:
-                return self._record_article(session, source_id, url, extracted, fingerprint, capture_id, seen)
+                return self._record_article(session, page)
         except IntegrityError:  # a concurrent worker inserted the same article: now it exists
             with self.session() as session:
-                return self._record_article(session, source_id, url, extracted, fingerprint, capture_id, seen)
+                return self._record_article(session, page)
 
-    def _record_article(self, session: Session, source_id: int, url: str, extracted: Extracted,
-                        fingerprint: Fingerprint, capture_id: int | None, seen: datetime) -> ArticleOutcome:
-        key = article_url_key(url, extracted.canonical_url)
-        page_url = normalise_url(url)
+    def _record_article(self, session: Session, page: _Page) -> ArticleOutcome:
+        extracted, fingerprint = page.extracted, page.fingerprint
+        key = article_url_key(page.url, extracted.canonical_url, page.home_hosts)
+        page_url = normalise_url(page.url)
+        urls = {page.url, page_url, key}
         article = session.scalar(select(Article).where(Article.canonical_url == key))
         if article is None:
             article_id = session.scalar(select(ArticleUrl.article_id).where(ArticleUrl.url == page_url))
             article = session.get(Article, article_id) if article_id else None
         if article is not None:
-            self._add_urls(session, article.id, {url, page_url, key})
-            article.last_seen = max(article.last_seen, seen)
+            self._add_urls(session, article.id, urls)
+            article.last_seen = max(article.last_seen, page.seen)
             if article.content_hash == fingerprint.content_hash:
                 return ArticleOutcome("unchanged", article.id, article.duplicate_of)
             article.versions_count += 1
-            self._set_content(article, extracted, fingerprint, capture_id)
+            self._set_content(article, page)
             session.add(ArticleVersion(article_id=article.id, version=article.versions_count,
                                        title=extracted.title, text=extracted.text,
-                                       content_hash=fingerprint.content_hash, capture_id=capture_id,
-                                       fetched=seen))
+                                       content_hash=fingerprint.content_hash, capture_id=page.capture_id,
+                                       fetched=page.seen))
             return ArticleOutcome("updated", article.id, article.duplicate_of)
 
-        original, kind = self._find_original(session, fingerprint)
-        article = Article(source_id=source_id, canonical_url=key, url=url, first_seen=seen,
-                          last_seen=seen, versions_count=1,
-                          duplicate_of=original, duplicate_kind=kind)
-        self._set_content(article, extracted, fingerprint, capture_id)
+        claimed = foreign_canonical(page.url, extracted.canonical_url, page.home_hosts)
+        original, kind = self._find_original(session, fingerprint, claimed)
+        article = Article(source_id=page.source_id, canonical_url=key, url=page.url, first_seen=page.seen,
+                          last_seen=page.seen, versions_count=1, duplicate_of=original.id if original else None,
+                          duplicate_kind=kind,
+                          at_home=claimed is None and (not page.home_hosts or same_site(page.url, page.home_hosts)))
+        self._set_content(article, page)
         session.add(article)
         session.flush()
+        article.story_id = original.story_id if original else article.id
         session.add(ArticleVersion(article_id=article.id, version=1, title=extracted.title,
                                    text=extracted.text, content_hash=fingerprint.content_hash,
-                                   capture_id=capture_id, fetched=seen))
-        self._add_urls(session, article.id, {url, page_url, key})
-        return ArticleOutcome("duplicate" if original else "new", article.id, original)
+                                   capture_id=page.capture_id, fetched=page.seen))
+        self._add_urls(session, article.id, urls)
+        if original is not None and _more_original(article, original):
+            _take_over(session, article, original)
+            return ArticleOutcome("new", article.id, None)
+        return ArticleOutcome("duplicate" if original else "new", article.id, article.duplicate_of)
 
     @staticmethod
-    def _set_content(article: Article, extracted: Extracted, fingerprint: Fingerprint,
-                     capture_id: int | None) -> None:
+    def _set_content(article: Article, page: _Page) -> None:
+        extracted, fingerprint = page.extracted, page.fingerprint
         article.title = extracted.title
         article.authors = list(extracted.authors)
         article.published = _parse_date(extracted.published)
+        article.published_at = extracted.published if article.published else None
         article.language = extracted.language
         article.sitename = extracted.sitename
         article.description = extracted.description
@@ -124,14 +135,28 @@ class ArticleRegistry(CatalogueDatabase):
         article.simhash = fingerprint.simhash
         article.sim_band0, article.sim_band1, article.sim_band2, article.sim_band3 = simhash_bands(
             fingerprint.simhash)
-        article.capture_id = capture_id
+        article.capture_id = page.capture_id
 
     @staticmethod
-    def _find_original(session: Session, fingerprint: Fingerprint) -> tuple[int | None, str | None]:
-        """The first article with the same text (exact) or a SimHash neighbour (near)."""
+    def _find_original(session: Session, fingerprint: Fingerprint,
+                       claimed: str | None) -> tuple[Article | None, str | None]:
+        """The original this text copies: the article another site's canonical names if the text
+        matches it, else the first with the same text (exact) or a SimHash neighbour (near)."""
+        if claimed is not None:
+            named = session.scalar(select(Article).where(Article.canonical_url == claimed))
+            if named is None:
+                named_id = session.scalar(select(ArticleUrl.article_id).where(ArticleUrl.url == claimed))
+                named = session.get(Article, named_id) if named_id else None
+            if named is not None:
+                root = session.get(Article, named.duplicate_of) if named.duplicate_of else named
+                if root.content_hash == fingerprint.content_hash:
+                    return root, "exact"
+                if (fingerprint.words >= MIN_NEAR_DUPLICATE_TOKENS and root.simhash is not None
+                        and is_near_duplicate(fingerprint.simhash, root.simhash)):
+                    return root, "near"
         exact = session.scalar(
-            select(Article.id).where(Article.content_hash == fingerprint.content_hash,
-                                     Article.duplicate_of.is_(None))
+            select(Article).where(Article.content_hash == fingerprint.content_hash,
+                                  Article.duplicate_of.is_(None))
             .order_by(Article.id).limit(1)
         )
         if exact is not None:
@@ -139,16 +164,16 @@ class ArticleRegistry(CatalogueDatabase):
         if fingerprint.words < MIN_NEAR_DUPLICATE_TOKENS:
             return None, None
         probes = band_probes(fingerprint.simhash)
-        candidates = session.execute(
-            select(Article.id, Article.simhash).where(
+        candidates = session.scalars(
+            select(Article).where(
                 Article.duplicate_of.is_(None),
                 or_(Article.sim_band0.in_(probes[0]), Article.sim_band1.in_(probes[1]),
                     Article.sim_band2.in_(probes[2]), Article.sim_band3.in_(probes[3])),
             ).order_by(Article.id)
         )
-        for article_id, other in candidates:
-            if other is not None and is_near_duplicate(fingerprint.simhash, other):
-                return article_id, "near"
+        for candidate in candidates:
+            if candidate.simhash is not None and is_near_duplicate(fingerprint.simhash, candidate.simhash):
+                return candidate, "near"
         return None, None
 
     @staticmethod
@@ -156,6 +181,57 @@ class ArticleRegistry(CatalogueDatabase):
         existing = set(session.scalars(select(ArticleUrl.url).where(ArticleUrl.url.in_(urls))))
         session.add_all(ArticleUrl(url=u, article_id=article_id) for u in urls - existing)
 
+
+@dataclass(frozen=True)
+class _Page:
+    """An extracted page on its way into the catalogue."""
+
+    source_id: int
+    url: str
+    extracted: Extracted
+    fingerprint: Fingerprint
+    capture_id: int | None
+    seen: datetime
+    home_hosts: tuple[str, ...]
+
+
+def _more_original(new: Article, old: Article) -> bool:
+    """Whether ``new`` is the original of the two copies rather than ``old``.
+
+    The earlier stated publication (to the minute where both state a time, else by day),
+    then the page at home on its source's hosts, then the first seen: so which copy is the
+    original does not depend on which a crawl happened to fetch first.
+    """
+    new_moment, old_moment = _moment(new.published_at), _moment(old.published_at)
+    if new_moment and old_moment:
+        new_time, old_time = new_moment[1], old_moment[1]
+        if new_time and old_time and new_time != old_time:
+            return new_time < old_time
+        if new_moment[0] != old_moment[0]:
+            return new_moment[0] < old_moment[0]
+    if new.at_home != old.at_home:
+        return new.at_home
+    return False  # first seen: the old one
+
+
+def _take_over(session: Session, new: Article, old: Article) -> None:
+    """Make ``new`` the original of ``old``'s copies and of ``old`` itself (same story)."""
+    session.execute(update(Article).where(Article.duplicate_of == old.id, Article.id != new.id)
+                    .values(duplicate_of=new.id))
+    old.duplicate_of, old.duplicate_kind = new.id, new.duplicate_kind
+    new.duplicate_of = new.duplicate_kind = None
+
+
+def _moment(published: str | None) -> tuple[date, datetime | None] | None:
+    """The day of an ISO 8601 publication, and its UTC instant when it states a time and zone."""
+    day = _parse_date(published)
+    if day is None or published is None or len(published) <= 10:
+        return (day, None) if day else None
+    try:
+        stated = datetime.fromisoformat(published.replace("Z", "+00:00"))
+    except ValueError:
+        return day, None
+    return day, (stated.astimezone(UTC).replace(second=0, microsecond=0) if stated.tzinfo else None)
 
 
 def _parse_date(value: str | None) -> date | None:

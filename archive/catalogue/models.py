@@ -11,6 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -103,7 +105,9 @@ class Article(Base):
     url: Mapped[str] = mapped_column(Text)  # the URL it was first fetched at
     title: Mapped[str | None] = mapped_column(Text)
     authors: Mapped[list] = mapped_column(JSON, default=list)
-    published: Mapped[date | None] = mapped_column(Date, index=True)
+    published: Mapped[date | None] = mapped_column(Date, index=True)  # the day of published_at, for filters
+    # ISO 8601 as the page states it, with time and zone where known ("2024-05-14T08:30:00+02:00").
+    published_at: Mapped[str | None] = mapped_column(String(40))
     language: Mapped[str | None] = mapped_column(String(16), index=True)
     sitename: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
@@ -119,6 +123,10 @@ class Article(Base):
     sim_band3: Mapped[int | None] = mapped_column(Integer, index=True)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id"), index=True)
     duplicate_kind: Mapped[str | None] = mapped_column(String(10))  # exact | near
+    # The story: an original and its copies share it (the first original's id, kept when a
+    # more original copy takes over). at_home: on its source's hosts, naming no other site.
+    story_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    at_home: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     first_seen: Mapped[datetime] = mapped_column(DateTime, index=True)
     last_seen: Mapped[datetime] = mapped_column(DateTime)
     capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))  # latest version's capture

@@ -55,6 +55,17 @@ def get_article(catalogue: Catalogue, ref: str | int) -> dict[str, Any] | None:
             .where(Article.duplicate_of == article_id).order_by(Article.id)
         )
         result["duplicates"] = [{"id": i, "url": u, "source": s, "title": t, "kind": k} for i, u, s, t, k in copies]
+        story = session.execute(
+            select(Article.id, Article.url, SourceRow.name, Article.published_at, Article.first_seen,
+                   Article.duplicate_of)
+            .join(SourceRow, SourceRow.id == Article.source_id)
+            .where(Article.story_id == result["story_id"], Article.id != article_id)
+            .order_by(Article.published_at.is_(None), Article.published_at, Article.first_seen)
+        ) if result["story_id"] is not None else []
+        result["story"] = [  # the story's other articles, in other sources or not, earliest first
+            {"id": i, "url": u, "source": s, "published": p, "first_seen": iso_utc(f), "original": d is None}
+            for i, u, s, p, f, d in story
+        ]
         return result
 
 

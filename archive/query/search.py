@@ -58,7 +58,7 @@ from archive.wayback import replay_url
 
 ARTICLE_FIELDS = (
     "id", "url", "canonical_url", "source", "title", "authors", "published", "language", "sitename",
-    "text", "first_seen", "last_seen", "warc_file", "warc_offset", "content_hash", "duplicate_of",
+    "text", "first_seen", "last_seen", "warc_file", "warc_offset", "content_hash", "duplicate_of", "story_id",
 )
 EXTRA_FIELDS = ("description", "duplicate_kind", "versions", "replay_url")
 SNIPPET_FIELDS = ("title_snippet", "snippet")  # HTML: text escaped, matched words in <mark>
@@ -96,9 +96,10 @@ class ArticleQuery:
     seen_since: date | None = None  # first seen on or after
     seen_until: date | None = None  # first seen on or before
     author: str | None = None  # part of an author's name, any case
+    story: int | None = None  # the articles of one story (story_id): an original and its copies
     has_duplicates: bool | None = None  # True: only articles copied elsewhere; False: only the others
     unique: bool = False  # hide duplicates (articles with duplicate_of set)
-    sort: str | None = None  # relevance, published or first_seen; default relevance with text
+    sort: str | None = None  # relevance, published (by day, then id) or first_seen; default relevance with text
     order: str = "desc"  # of published and first_seen; relevance is always best first
     limit: int | None = 50  # page size; None: no limit (exports)
     cursor: str | None = None  # next_cursor of the previous page
@@ -147,10 +148,10 @@ class ArticlePage:
 # --- how a query becomes SQL ----------------------------------------------------------------
 _ARTICLE_COLUMNS = (
     Article.id, Article.url, Article.canonical_url, SourceRow.name.label("source"), Article.title,
-    Article.authors, Article.published, Article.language, Article.sitename, Article.description,
+    Article.authors, Article.published, Article.published_at, Article.language, Article.sitename, Article.description,
     Article.text, Article.first_seen, Article.last_seen, Capture.warc_file, Capture.warc_offset,
     Capture.timestamp.label("capture_time"), Capture.url.label("capture_url"), Article.content_hash,
-    Article.duplicate_of, Article.duplicate_kind, Article.versions_count,
+    Article.duplicate_of, Article.duplicate_kind, Article.versions_count, Article.story_id,
 )
 _FTS = table("articles_fts", column("rowid"))
 _FTS_TABLE = literal_column("articles_fts")
@@ -260,6 +261,8 @@ def query_plan(session: Session, query: ArticleQuery) -> Plan:
         where.append(copied if query.has_duplicates else ~copied)
     if query.unique:
         where.append(Article.duplicate_of.is_(None))
+    if query.story is not None:
+        where.append(Article.story_id == query.story)
     return Plan(query, dialect, tuple(where), match, rank)
 
 
@@ -329,7 +332,7 @@ def article_dict(row: Mapping[str, Any]) -> dict[str, Any]:
         "source": row["source"],
         "title": row["title"],
         "authors": list(row["authors"] or []),
-        "published": row["published"].isoformat() if row["published"] else None,
+        "published": row["published_at"] or (row["published"].isoformat() if row["published"] else None),
         "language": row["language"],
         "sitename": row["sitename"],
         "text": row["text"],
@@ -339,6 +342,7 @@ def article_dict(row: Mapping[str, Any]) -> dict[str, Any]:
         "warc_offset": row["warc_offset"],
         "content_hash": row["content_hash"],
         "duplicate_of": row["duplicate_of"],
+        "story_id": row["story_id"],
         "description": row["description"],
         "duplicate_kind": row["duplicate_kind"],
         "versions": row["versions_count"],

@@ -398,7 +398,8 @@ def _catalogue_articles(catalogue: Catalogue, warc_dir: Path, source: str, rule:
         if extracted is None or not extracted.text:
             report.pages_not_extracted += 1
             continue
-        outcome = catalogue.record_article(source, info.url, extracted, capture_id=capture_id, seen=info.timestamp)
+        outcome = catalogue.record_article(source, info.url, extracted, capture_id=capture_id, seen=info.timestamp,
+                                         home_hosts=rule.hosts)
         known |= {page, fold_variants(page)}
         if outcome.status != "unchanged":  # not another URL of an article catalogued already
             report.articles_catalogued += 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archive.urls import article_url_key, fold_variants, normalise_url, same_site, surt
+from archive.urls import article_url_key, fold_variants, foreign_canonical, normalise_url, same_site, surt
 
 ARTICLE = "https://www.example.com/2024/05/17/budget-vote"
 
@@ -140,8 +140,21 @@ def test_declared_canonical_is_the_identity() -> None:
     assert article_url_key(page, canonical) == canonical
     # An AMP page and its article agree through the canonical the AMP page declares.
     assert article_url_key(STORY + "/amp", STORY) == article_url_key(STORY, STORY) == STORY
-    # Syndicated copies name the original, on another site, as their canonical.
-    assert article_url_key("https://partner.example.org/wire/2024/05/17/x", STORY) == STORY
+
+
+
+def test_another_sites_canonical_is_a_claim_not_an_identity() -> None:
+    """A partner page naming the publisher's article stays its own article, a copy of that one."""
+    partner = "https://partner.example.org/wire/2024/05/17/x"
+    assert article_url_key(partner, STORY) == partner
+    assert foreign_canonical(partner, STORY) == STORY
+    # The same registrable domain (another subdomain) or one of the source's hosts is trusted.
+    assert article_url_key("https://news.bbc.co.uk/1/story", "https://www.bbc.co.uk/news/story") == (
+        "https://www.bbc.co.uk/news/story")
+    assert foreign_canonical("https://news.bbc.co.uk/1/story", "https://www.bbc.co.uk/news/story") is None
+    assert article_url_key(partner, STORY, home_hosts=["partner.example.org", "example.com"]) == STORY
+    # Public suffixes are not a site: two sites under co.uk are two registrable domains.
+    assert foreign_canonical("https://a.co.uk/x/story", "https://b.co.uk/x/story") == "https://b.co.uk/x/story"
 
 
 def test_canonical_is_normalised_and_folded() -> None:

@@ -22,7 +22,8 @@ class Article(BaseModel):
     source: str
     title: str | None
     authors: list[str]
-    published: date | None
+    published: str | None = Field(description=(
+        "ISO 8601 as the page states it: with time and zone where known, else a day (YYYY-MM-DD)"))
     language: str | None
     sitename: str | None
     text: str
@@ -32,6 +33,7 @@ class Article(BaseModel):
     warc_offset: int | None
     content_hash: str
     duplicate_of: int | None
+    story_id: int | None = Field(description="the story: an original and its copies, across sources, share it")
     description: str | None
     duplicate_kind: str | None = Field(description="exact or near, when the article is a duplicate")
     versions: int = Field(description="how many distinct bodies the article has had")
@@ -97,13 +99,25 @@ class Duplicate(BaseModel):
     kind: str | None = Field(description="exact or near")
 
 
+class StoryMember(BaseModel):
+    """Another article of the same story."""
+
+    id: int
+    url: str
+    source: str
+    published: str | None
+    first_seen: datetime
+    original: bool = Field(description="whether it is the story's original (the others are its copies)")
+
+
 class ArticleDetail(Article):
-    """One article with every URL it was seen at, its versions, duplicates and captures."""
+    """One article with every URL it was seen at, its versions, duplicates, captures and story."""
 
     versions: list[Version]  # type: ignore[assignment]  # a page counts them, the detail lists them
     urls: list[str]
     captures: list[Capture]
     duplicates: list[Duplicate]
+    story: list[StoryMember] = Field(description="the story's other articles, earliest published first")
 
 
 class Run(BaseModel):

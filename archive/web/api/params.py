@@ -77,6 +77,7 @@ def _iso_day(value: Any) -> Any:
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT, pattern=r"^[^\x00]*$")]
 Day = Annotated[date, BeforeValidator(_iso_day)]
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Sort = Literal[SORTS]  # type: ignore[valid-type]
 Order = Literal[ORDERS]  # type: ignore[valid-type]
 
@@ -137,6 +138,7 @@ class FilterParams(Parameters):
     has_duplicates: bool | None = Field(None, description=(
         "true: only articles copied elsewhere; false: only the others."))
     unique: bool | None = Field(None, description="Hide duplicates (articles with duplicate_of set).")
+    story: Id | None = Field(None, description="Only the articles of this story (story_id).")
 
     def article_query(self, **defaults: Any) -> ArticleQuery:
         """The ArticleQuery of the parameters given (``defaults`` for the others); its errors name the parameter."""
