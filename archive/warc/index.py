@@ -10,7 +10,7 @@ with pywb's whole CDX server API by :mod:`archive.warc.cdx_server`.
 
 Every match type is a range of urlkeys, which the ``(urlkey, timestamp)`` index answers
 on both databases: ``urlkey`` compares byte-wise, as CDX ranges assume (SQLite's default;
-on PostgreSQL the column has the "C" collation, migration 0005).
+on PostgreSQL the column has the "C" collation, migration 0006).
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ def test_unknown_match_type_names_the_known_ones() -> None:
 @pytest.mark.parametrize("match_type", MATCH_TYPES)
 def test_every_match_type_is_read_from_the_urlkey_index(catalogue_url: str, match_type: str) -> None:
     # A CDX query is a range of urlkeys in byte order. On PostgreSQL the column is in the "C"
-    # collation (migration 0005), whatever the database's locale, so the (urlkey, timestamp)
+    # collation (migration 0006), whatever the database's locale, so the (urlkey, timestamp)
     # index is in byte order and answers the range; before, the range had to be compared
     # COLLATE "C", which an index in the locale's collation cannot answer.
     catalogue = Catalogue(catalogue_url)

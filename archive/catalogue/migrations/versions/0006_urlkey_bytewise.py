@@ -7,14 +7,14 @@ index (built in the locale's order) cannot answer: every prefix, host and domain
 the whole table. With the column itself in the "C" collation the index is in byte order and
 answers all four match types. SQLite compares text byte-wise already (BINARY): nothing to do.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
