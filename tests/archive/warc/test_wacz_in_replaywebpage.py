@@ -73,9 +73,9 @@ def viewer(replay_archive: ReplayArchive, tmp_path_factory: pytest.TempPathFacto
     exported = run_cli_in(replay_archive.workdir, "export", "--wacz", str(root / "archive.wacz"))
     assert exported.returncode == 0, exported.stderr
     (root / "replay").mkdir()
-    for folder in (root, root / "replay"):  # the page loads ui.js; its replay frame, replay/ui.js and sw.js
-        for name in ("ui.js", "sw.js"):
-            (folder / name).write_bytes((REPLAYWEBPAGE / name).read_bytes())
+    # the page loads ui.js, which registers replay/sw.js; its replay frame loads replay/ui.js
+    for name in ("ui.js", "replay/ui.js", "replay/sw.js"):
+        (root / name).write_bytes((REPLAYWEBPAGE / Path(name).name).read_bytes())
     # what the service worker serves at replay/, for a first load that comes before it took control
     (root / "replay" / "index.html").write_text(
         '<!DOCTYPE html><html><head><script src="./ui.js"></script></head><body>'
