@@ -33,6 +33,12 @@ DOWNLOAD_MAXSIZE = 50 * 1024 * 1024  # a news page, image or feed above 50 MB is
 CDX_PAGE_SIZE = 1000  # captures on one page of the CDX API (page=, pageSize= overrides): one indexed
 #                       range read of a thousand rows, a fraction of a second on either database
 
+# The web servers (`newsarchive serve`, `newsarchive replay`). Replayed pages are untrusted
+# code: they get an origin of their own (another port, or another host name), never the app's.
+DEFAULT_BIND_HOST = "127.0.0.1"  # loopback only; any other address needs an access token
+DEFAULT_APP_PORT = 8000  # the web page, the JSON API and the replay frame
+DEFAULT_REPLAY_PORT = 8080  # the replay origin: archived pages themselves (DESIGN.md's replay server)
+
 # The scheduler (`newsarchive schedule run`); its command-line options override these.
 CRAWL_TIME_LIMIT = 3600.0  # seconds; max_pages = 500 at delay 1 s takes about 10 minutes: 6x that is a hang
 CRAWL_STOP_GRACE = 60.0  # seconds from SIGTERM to SIGKILL: Scrapy lets in-flight downloads end
@@ -67,6 +73,14 @@ class Settings:
     host: str = field(default_factory=socket.gethostname)
     heartbeat_interval: float = HEARTBEAT_INTERVAL  # NEWSARCHIVE_HEARTBEAT_INTERVAL
     heartbeat_timeout: float = HEARTBEAT_TIMEOUT  # NEWSARCHIVE_HEARTBEAT_TIMEOUT
+    # Public base URLs of the two web origins, as readers' browsers reach them (behind a proxy,
+    # or under two host names: `https://news.example.org`, `https://replay.example.org`).
+    # None: http://<bound host>:<port> of each server.
+    app_url: str | None = None  # NEWSARCHIVE_APP_URL, --app-url
+    replay_url: str | None = None  # NEWSARCHIVE_REPLAY_URL, --replay-url
+    # The secret a server bound to a non-loopback address asks of every request (no default:
+    # such a server refuses to start without one). NEWSARCHIVE_TOKEN, --token.
+    access_token: str | None = None
 
     def __post_init__(self) -> None:
         if not self.host:
@@ -74,6 +88,11 @@ class Settings:
         if self.heartbeat_interval <= 0:
             raise ConfigError(f"NEWSARCHIVE_HEARTBEAT_INTERVAL: must be a positive number of seconds, "
                               f"got {self.heartbeat_interval!r}")
+        for name in ("app_url", "replay_url"):
+            value = getattr(self, name)
+            if value is not None and not re.match(r"^https?://[^/\s?#]+/?$", value):
+                raise ConfigError(f"NEWSARCHIVE_{name.upper()}: {value!r} must be an origin, "
+                                  "http(s)://host[:port] with no path")
         if self.heartbeat_timeout < 2 * self.heartbeat_interval:
             raise ConfigError(
                 f"NEWSARCHIVE_HEARTBEAT_TIMEOUT: {self.heartbeat_timeout:g} s is less than two heartbeats "
@@ -99,6 +118,9 @@ class Settings:
                 overrides.get("sources_file") or env.get("NEWSARCHIVE_SOURCES") or DEFAULT_SOURCES_FILE
             ),
             "redis_url": overrides.get("redis_url") or env.get("NEWSARCHIVE_REDIS") or None,
+            "app_url": overrides.get("app_url") or env.get("NEWSARCHIVE_APP_URL") or None,
+            "replay_url": overrides.get("replay_url") or env.get("NEWSARCHIVE_REPLAY_URL") or None,
+            "access_token": overrides.get("access_token") or env.get("NEWSARCHIVE_TOKEN") or None,
         }
         if overrides.get("warc_max_size"):
             values["warc_max_size"] = int(overrides["warc_max_size"])

@@ -11,8 +11,9 @@ It serves the archive with ``newsarchive replay`` (what a user runs) and with py
 127.0.0.1, and requests one article capture over and over, one request at a time, after a
 warm-up, each on a new connection and then all on one keep-alive connection:
 
-- *page*: the rewritten page a reader gets — ours ``/web/<ts>/<url>`` (with the banner);
-  pywb's ``/<coll>/<ts>mp_/<url>``, the page itself without pywb's surrounding frame;
+- *page*: the rewritten page a reader gets — ours ``/web/<ts>/<url>`` of the replay origin,
+  the page itself as the app's frame shows it; pywb's ``/<coll>/<ts>mp_/<url>``, the page
+  itself without pywb's surrounding frame;
 - *raw*: the archived payload, ``id_`` on both.
 
 Each request's time runs from opening the connection (or sending the request, on a kept

@@ -10,6 +10,7 @@ import json
 import shutil
 import sys
 import textwrap
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from archive.catalogue.database import CatalogueError, describe_url, upgrade_cat
 from archive.catalogue.store import Catalogue
 from archive.config import (
     CRAWL_STOP_GRACE,
+    DEFAULT_APP_PORT,
+    DEFAULT_BIND_HOST,
+    DEFAULT_REPLAY_PORT,
     CRAWL_TIME_LIMIT,
     MAX_CONCURRENT_CRAWLS,
     MISFIRE_GRACE,
@@ -217,43 +221,72 @@ def stats(settings: Settings, query: str | None, fmt: str, **options) -> None:  
     write_rows(counts["days"], "table", sys.stdout, table_fields=("day", "count"), title="per day")
 
 
-@cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-@click.pass_obj
-def serve(settings: Settings, host: str, port: int) -> None:
-    """JSON API (/api, described at /api/openapi.json), web page (/) and replay, in one server."""
-    import uvicorn
+_HOST = click.option("--host", default=DEFAULT_BIND_HOST, show_default=True,
+                     help="Address to listen on; any but loopback needs --token.")
+_TOKEN = click.option("--token", envvar="NEWSARCHIVE_TOKEN", default=None,
+                      help="Access token every request must carry (required off loopback) [env NEWSARCHIVE_TOKEN].")
+_APP_URL = click.option("--app-url", envvar="NEWSARCHIVE_APP_URL", default=None,
+                        help="Public origin of the app, as readers reach it [default: http://HOST:PORT].")
+_REPLAY_URL = click.option("--replay-url", envvar="NEWSARCHIVE_REPLAY_URL", default=None,
+                           help="Public origin of replay, e.g. another host name [default: http://HOST:REPLAY_PORT].")
 
+
+@cli.command()
+@_HOST
+@click.option("--port", default=DEFAULT_APP_PORT, show_default=True, type=click.IntRange(0, 65535),
+              help="Port of the app: web page, API and replay frames.")
+@click.option("--replay-port", default=DEFAULT_REPLAY_PORT, show_default=True, type=click.IntRange(0, 65535),
+              help="Port of the replay origin, where archived pages are served.")
+@_TOKEN
+@_APP_URL
+@_REPLAY_URL
+@click.pass_obj
+def serve(settings: Settings, host: str, port: int, replay_port: int, token: str | None, app_url: str | None,
+          replay_url: str | None) -> None:
+    """JSON API (/api, described at /api/openapi.json) and web page (/), with replay on its own origin."""
     from archive.web.app import create_app
+    from archive.web.isolation import Origins, check_exposure, public_origin
+    from archive.web.replay import create_replay_app
+    from archive.web.serving import bind, bound_port, run_servers
 
-    _require_data_dir(settings, warcs=True)
-    app = create_app(settings)  # opens the catalogue read-only: a bad one stops us here, in one line
-    click.echo(f"newsarchive: http://{host}:{port}/  (API: /api/openapi.json)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    settings = replace(settings, access_token=token, app_url=app_url, replay_url=replay_url)
+    check_exposure(host, settings.access_token)
+    catalogue = _reader(settings, warcs=True)  # a bad catalogue stops us here, in one line
+    app_socket, replay_socket = bind(host, port), bind(host, replay_port)
+    origins = Origins.of(public_origin(host, bound_port(app_socket), settings.app_url),
+                         public_origin(host, bound_port(replay_socket), settings.replay_url))
+    app = create_app(settings, origins)
+    replay_app = create_replay_app(catalogue, settings.warc_dir, origins, token=settings.access_token)
+    click.echo(f"newsarchive: {origins.app}/  (API: /api/openapi.json; replay: {origins.replay}/web/)", err=True)
+    run_servers((app, app_socket), (replay_app, replay_socket))
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@_HOST
+@click.option("--port", default=DEFAULT_REPLAY_PORT, show_default=True, type=click.IntRange(0, 65535))
+@_TOKEN
+@_APP_URL
+@_REPLAY_URL
 @click.pass_obj
-def replay(settings: Settings, host: str, port: int) -> None:
-    """Replay archived pages at /web/<timestamp>/<url> (CDX API at /cdx), with the web UI when installed."""
-    import importlib.util
+def replay(settings: Settings, host: str, port: int, token: str | None, app_url: str | None,
+           replay_url: str | None) -> None:
+    """The replay origin alone: archived pages at /web/<timestamp>/<url>, TimeMaps, CDX API; no API nor web page.
 
-    import uvicorn
+    With --app-url (a `newsarchive serve` elsewhere), pages opened here are shown in its frame.
+    """
+    from archive.web.isolation import Origins, check_exposure, public_origin
+    from archive.web.replay import create_replay_app
+    from archive.web.serving import bind, bound_port, run_servers
 
-    _require_data_dir(settings, warcs=True)
-    if importlib.util.find_spec("archive.web.app") is not None:  # the web UI, which mounts replay
-        from archive.web.app import create_app
-
-        app = create_app(settings)
-    else:
-        from archive.web.replay import create_replay_app
-
-        app = create_replay_app(_reader(settings, warcs=True), settings.warc_dir)
-    click.echo(f"newsarchive replay: http://{host}:{port}/web/<timestamp>/<url>  (CDX: /cdx?url=...)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    settings = replace(settings, access_token=token, app_url=app_url, replay_url=replay_url)
+    check_exposure(host, settings.access_token)
+    catalogue = _reader(settings, warcs=True)
+    sock = bind(host, port)
+    origins = Origins.of(settings.app_url, public_origin(host, bound_port(sock), settings.replay_url))
+    app = create_replay_app(catalogue, settings.warc_dir, origins, token=settings.access_token)
+    click.echo(f"newsarchive replay: {origins.replay}/web/<timestamp>/<url>  (TimeMaps: /timemap/link/<url>, "
+               "CDX: /cdx?url=...)", err=True)
+    run_servers((app, sock))
 
 
 @cli.command()

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 # Session fixtures several test packages share, registered once so each is built once:
 # the crawled query catalogues (archive/query, archive/web, cli) and the replay archive
 # (archive/web, cli).
-pytest_plugins = ["tests.browser", "tests.query_catalogue", "tests.replay_archive"]
+pytest_plugins = ["tests.query_catalogue", "tests.replay_archive"]
 
 PROJECT = Path(__file__).resolve().parents[1]
 POSTGRES_ADMIN_URL = os.environ.get(

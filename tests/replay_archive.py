@@ -12,18 +12,27 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import uvicorn
+from starlette.types import ASGIApp
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from archive.wayback import timestamp14
 from archive.catalogue.store import Catalogue
 from archive.catalogue.models import Capture
+from archive.config import Settings
+from archive.warc.index import index_warcs
+from archive.warc.writer import WarcWriter
+from archive.web.app import create_app
+from archive.web.isolation import Origins
 from archive.web.replay import create_replay_app
+from archive.web.serving import bind, bound_port
 from archive.urls import surt
 from tests.command import run_cli_in
 from tests.site_server import SiteServer
@@ -114,30 +123,102 @@ def replay_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayA
     yield ReplayArchive(site, workdir, stamps[0], stamps[1])
 
 
+# In-process clients: the replay origin is the TestClient's own, the app origin another.
+TEST_ORIGINS = Origins.of("http://app.test", "http://testserver")
+
+
 @pytest.fixture(scope="session")
 def replay_client(replay_archive: ReplayArchive) -> Iterator[TestClient]:
-    """The replay app in-process, redirects not followed."""
+    """The replay origin's app in-process, redirects not followed."""
     catalogue = Catalogue(replay_archive.db_url)
-    with TestClient(create_replay_app(catalogue, replay_archive.warc_dir), follow_redirects=False) as client:
+    with TestClient(create_replay_app(catalogue, replay_archive.warc_dir, TEST_ORIGINS),
+                    follow_redirects=False) as client:
         yield client
     catalogue.close()
 
 
 @pytest.fixture(scope="session")
-def replay_server(replay_archive: ReplayArchive) -> Iterator[str]:
-    """The replay app served by uvicorn on a free loopback port; yields its base URL."""
-    catalogue = Catalogue(replay_archive.db_url)
-    server = uvicorn.Server(uvicorn.Config(create_replay_app(catalogue, replay_archive.warc_dir), host="127.0.0.1",
-                                           port=0, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, name="replay-server", daemon=True)
+def app_client(replay_archive: ReplayArchive) -> Iterator[TestClient]:
+    """The app origin's app in-process (its replay frames point at ``replay_client``), redirects not followed."""
+    settings = Settings(data_dir=replay_archive.data_dir, db_url=replay_archive.db_url)
+    with TestClient(create_app(settings, TEST_ORIGINS), base_url=TEST_ORIGINS.app,
+                    follow_redirects=False) as client:
+        yield client
+
+
+def start_server(app: ASGIApp, sock: socket.socket) -> uvicorn.Server:
+    """``app`` served by uvicorn on a bound socket, in a thread; returns once it listens."""
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="test-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the replay server did not start within 10 s")
+            pytest.fail("a web server did not start within 10 s")
         time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
-    catalogue.close()
+    return server
+
+
+@dataclass(frozen=True)
+class Page:
+    """One archived exchange of a written archive."""
+
+    url: str
+    date: datetime
+    body: bytes
+    status: int = 200
+    content_type: str = "text/html; charset=utf-8"
+
+
+def write_archive(data_dir: Path, pages: list[Page]) -> Settings:
+    """An archive of ``pages`` written with the project's WARC writer and indexed, as a crawl leaves one."""
+    warc_dir = data_dir / "warcs"
+    warc_dir.mkdir(parents=True)
+    with WarcWriter(warc_dir, "written") as writer:
+        for page in pages:
+            writer.write_exchange(url=page.url, method="GET", request_headers=[("Accept", "*/*")], request_body=b"",
+                                  protocol="HTTP/1.1", status=page.status, reason="",
+                                  response_headers=[("Content-Type", page.content_type)], payload=page.body,
+                                  ip="127.0.0.1", date=page.date)
+    settings = Settings(data_dir=data_dir)
+    catalogue = Catalogue(settings.database_url)  # created, as `newsarchive index` would
+    try:
+        index_warcs(catalogue, warc_dir)
+    finally:
+        catalogue.close()
+    return settings
+
+
+@contextmanager
+def running_origins(settings: Settings, app_socket: socket.socket | None = None,
+                    replay_socket: socket.socket | None = None) -> Iterator[Origins]:
+    """The app and the replay origin of an archive served by uvicorn on loopback, as ``newsarchive serve`` does.
+
+    Sockets may be bound beforehand, when what is archived must name the origins' ports.
+    """
+    app_socket = app_socket or bind("127.0.0.1", 0)
+    replay_socket = replay_socket or bind("127.0.0.1", 0)
+    origins = Origins.of(f"http://127.0.0.1:{bound_port(app_socket)}", f"http://127.0.0.1:{bound_port(replay_socket)}")
+    catalogue = Catalogue(settings.database_url, read_only=True)
+    running = [start_server(create_app(settings, origins), app_socket),
+               start_server(create_replay_app(catalogue, settings.warc_dir, origins, token=settings.access_token),
+                            replay_socket)]
+    try:
+        yield origins
+    finally:
+        for server in running:
+            server.should_exit = True
+        catalogue.close()
+
+
+@pytest.fixture(scope="session")
+def servers(replay_archive: ReplayArchive) -> Iterator[Origins]:
+    """Both origins over the crawled archive."""
+    with running_origins(Settings(data_dir=replay_archive.data_dir, db_url=replay_archive.db_url)) as origins:
+        yield origins
+
+
+@pytest.fixture(scope="session")
+def replay_server(servers: Origins) -> str:
+    """The replay origin's base URL."""
+    return servers.replay

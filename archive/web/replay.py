@@ -3,12 +3,18 @@
 URL scheme (DESIGN.md; pywb's and the Wayback Machine's, so links and tools carry over; the
 addresses are written and parsed by :mod:`archive.wayback`):
 
+This is the replay origin (:mod:`archive.web.isolation`): it serves archived documents
+and nothing of the app's. The banner is not here but in the app's top frame
+(:mod:`archive.web.frame`), which shows ``/web/<timestamp>mp_/<url>`` of this origin in a
+sandboxed iframe.
+
 - ``/web/<timestamp><modifier>/<url>``: the capture of ``url`` closest to ``timestamp``
   (any prefix of YYYYMMDDhhmmss). Without a modifier it is a page: a request for another
-  time is redirected to the capture's exact timestamp, and HTML gets a banner with the
-  capture time and links to the previous and next captures. ``im_``, ``cs_``, ``js_``,
-  ``oe_``, ``if_``, ``fr_`` and ``mp_`` (what :mod:`archive.web.rewrite` writes for embedded
-  resources) are served as found, without a banner. HTML and CSS have their URLs rewritten
+  time is redirected to the capture's exact timestamp (the TimeGate, :mod:`archive.web.memento`,
+  also honours ``Accept-Datetime``), and a browser opening it as its top document is sent to
+  the app's frame of it. ``mp_`` is the page's document for the frame; ``im_``, ``cs_``,
+  ``js_``, ``oe_``, ``if_`` and ``fr_`` (what :mod:`archive.web.rewrite` writes for embedded
+  resources) are served as found. HTML and CSS have their URLs rewritten
   into ``/web/``; redirects are replayed as redirects within the archive; a revisit record
   is served with the payload of the response it refers to; the archived status and
   content type are kept, other archived headers are renamed ``X-Archive-Orig-*`` so they
@@ -21,8 +27,8 @@ addresses are written and parsed by :mod:`archive.wayback`):
 
 Nothing is ever fetched from the live web: a URL not in the archive gets a 404 page with
 the nearest archived URLs, and every response carries a Content-Security-Policy that
-confines the page to the replay server's origin, so a script or a URL the rewriter missed
-cannot reach the original host either.
+confines the page to the replay origin (:meth:`Origins.replay_csp`), so a script or a URL
+the rewriter missed cannot reach the original host, nor the app origin, either.
 
 Lookups go through the catalogue's captures table (:class:`archive.warc.index.CaptureIndex`),
 then one seek into one WARC file per record. Endpoints are synchronous: Starlette runs
@@ -32,14 +38,15 @@ them in its thread pool, where blocking database and file reads belong.
 from __future__ import annotations
 
 import html
+import json
 import zlib
-from datetime import UTC, datetime
-from email.utils import format_datetime
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
 import brotli
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import (
     RedirectResponse,
@@ -60,13 +67,14 @@ from archive.wayback import (
     ReplayTarget,
     WaybackError,
     parse_replay_path,
-    parse_timestamp,
     replay_url,
     timestamp14,
 )
 from archive.extract.decoding import decode_document, encode_document
 from archive.web.cdx import cdx_route
 from archive.web.content_coding import accepts_encoding, decode_content
+from archive.web.isolation import Guard, Origins
+from archive.web.memento import base_of, choose, memento_headers, timemap_routes
 from archive.web.rewrite import (
     CSS_TYPES,
     HTML_TYPES,
@@ -76,12 +84,6 @@ from archive.web.rewrite import (
     rewrite_html,
 )
 
-# default-src covers scripts, styles, images, fonts, frames, fetch/XHR/WebSocket, workers
-# and media: everything a page loads may come from the replay server, inline or data:,
-# and from nowhere else. Forms may only post back to it.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; form-action 'self'; base-uri 'self'"
-)
 KEPT_HEADERS = frozenset({"content-type", "content-language", "content-disposition", "content-range"})
 ORIGINAL_HEADER_PREFIX = "X-Archive-Orig-"  # pywb's name for archived headers that must not act
 LISTING_LIMIT = 5000  # captures on one /web/*/ page; the CDX API pages through more
@@ -89,11 +91,13 @@ NEARBY_LIMIT = 10  # archived URLs a "not archived" page offers instead
 
 
 class Replayer:
-    """The replay endpoints over one catalogue and WARC directory."""
+    """The replay endpoints over one catalogue and WARC directory, on the replay origin of ``origins``."""
 
-    def __init__(self, catalogue: Catalogue, warc_dir: Path) -> None:
+    def __init__(self, catalogue: Catalogue, warc_dir: Path, origins: Origins) -> None:
         self.index = CaptureIndex(catalogue)
         self.warc_dir = Path(warc_dir)
+        self.origins = origins
+        self.csp = origins.replay_csp()
 
     # --- /web/ -------------------------------------------------------------------------
     def web(self, request: Request) -> Response:
@@ -104,20 +108,25 @@ class Replayer:
             target = parse_replay_path(path, request.url.query)
             if target.listing:
                 return self._listing(target)
-            moment = parse_timestamp(target.timestamp) if target.timestamp else datetime(9999, 12, 31)
+            choice = choose(self.index, target, request)
         except (WaybackError, CaptureQueryError) as exc:
-            return _page(400, "Not a replay address", f"<p>{_text(str(exc))}</p>")
-        closest = self.index.closest(target.url, moment)
+            return self._page(400, "Not a replay address", f"<p>{_text(str(exc))}</p>")
+        closest = choice.closest
         if closest is None:
             return self._not_archived(target.url)
         capture = closest.capture
         timestamp = timestamp14(capture.timestamp)
-        if target.modifier == PAGE and target.timestamp != timestamp:
-            return _redirect(replay_url(timestamp, capture.url, target.modifier))
+        if (target.modifier == PAGE and self.origins.app is not None
+                and request.headers.get("sec-fetch-dest") == "document"):
+            # opened as the window's own document (a link of a listing, a bookmark): shown in the
+            # app's frame instead, where its banner is and its sandbox holds
+            return self._redirect(self.origins.app + replay_url(timestamp, capture.url))
+        if choice.redirect is not None:
+            return self._redirect(choice.redirect, choice.headers)
         try:  # an embed keeps the page's timestamp, so what it loads in turn is chosen for the page's time
             return self._replay(request, closest, target.modifier, target.timestamp or timestamp)
         except (OSError, WarcFormatError, MissingOriginalError) as exc:
-            return _page(502, "Archived record unreadable",
+            return self._page(502, "Archived record unreadable",
                          f"<p>The capture of <code>{_text(capture.url)}</code> at {timestamp} could not be read: "
                          f"{_text(str(exc))}</p>")
 
@@ -134,7 +143,9 @@ class Replayer:
                     "which no response record in the index holds: index the WARC file holding it "
                     "(newsarchive index)")
             payload = self._read(original).payload
-        headers = replay_headers(record.http_headers, capture.url, timestamp, modifier, capture.timestamp)
+        headers = replay_headers(record.http_headers, capture.url, timestamp, modifier)
+        headers += [("Content-Security-Policy", self.origins.replay_csp(raw=modifier == RAW)),
+                    *memento_headers(base_of(request), capture.url, capture.timestamp)]
         content_type = record.http_header("Content-Type")
         media_type = (content_type or "").split(";", 1)[0].strip().lower()
         encoding = (record.http_header("Content-Encoding") or "").strip().lower() or None
@@ -163,8 +174,8 @@ class Replayer:
         text, charset = decode_document(body, content_type, is_html=is_html)
         rewriter = UrlRewriter(timestamp, closest.capture.url)
         if is_html:
-            banner = _banner(closest, timestamp) if modifier == PAGE else ""
-            text = rewrite_html(text, rewriter, banner)
+            script = self._document_script(closest, timestamp) if modifier in (PAGE, "mp_") else ""
+            text = rewrite_html(text, rewriter, script)
         else:
             text = rewrite_css(text, rewriter)
         return encode_document(text, charset)
@@ -207,7 +218,7 @@ class Replayer:
             f"<table><thead><tr><th>Captured (UTC)</th>{url_head}<th>Status</th><th>Type</th>"
             f"<th>WARC record bytes</th></tr></thead><tbody>{''.join(lines)}</tbody></table>"
         )
-        return _page(200, "Captures", body)
+        return self._page(200, "Captures", body)
 
     def _not_archived(self, url: str) -> Response:
         nearby = self.index.nearby(url, NEARBY_LIMIT)
@@ -221,21 +232,48 @@ class Replayer:
         body = (f"<p><code>{_text(url)}</code> is not in the archive, and replay never fetches from the "
                 f"live web.</p>{suggestions}"
                 f'<p><a href="{_text(site)}">Every archived URL of this site</a></p>')
-        return _page(404, "Not in the archive", body)
+        return self._page(404, "Not in the archive", body)
+
+    def _document_script(self, closest: Closest, timestamp: str) -> str:
+        """What opens a replayed page's body: the link guard, and telling the app's frame what it shows.
+
+        The frame (another origin) cannot read the iframe's address, so a page the reader
+        navigated to inside it says which capture it is, and the frame follows with its banner.
+        """
+        script = _LINK_GUARD.replace("TIMESTAMP", timestamp)
+        shown = replay_url(timestamp14(closest.capture.timestamp), closest.capture.url)
+        for app in self.origins.app_spellings:  # delivered only if the frame is at that origin
+            script += (f"if(window.parent!==window){{window.parent.postMessage({{newsarchive:{_js(shown)}}},"
+                       f"{_js(app)})}}")
+        return f"<script>{script}</script>"
+
+    def _page(self, status: int, title: str, body: str) -> Response:
+        """A small HTML page of the replay origin itself (lists, errors), under the replay CSP."""
+        document = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_text(title)}</title>'
+                    f"<style>{_PAGE_STYLE}</style></head><body><h1>{_text(title)}</h1>{body}</body></html>")
+        return Response(document, status_code=status, media_type="text/html; charset=utf-8",
+                        headers={"Content-Security-Policy": self.csp})
+
+    def _redirect(self, location: str, headers: tuple[tuple[str, str], ...] = ()) -> Response:
+        response = RedirectResponse(location, status_code=302)
+        response.headers["Content-Security-Policy"] = self.csp
+        for name, value in headers:
+            response.headers.append(name, value)
+        return response
 
 
 class MissingOriginalError(LookupError):
     """A revisit record whose original response is not in the index."""
 
 
-def replay_headers(http_headers: tuple[tuple[str, str], ...], url: str, timestamp: str, modifier: str,
-                   captured: datetime) -> list[tuple[str, str]]:
+def replay_headers(http_headers: tuple[tuple[str, str], ...], url: str, timestamp: str,
+                   modifier: str) -> list[tuple[str, str]]:
     """The headers a replayed response carries, from the archived ones.
 
     Content-Type (and language, disposition, range) are kept; Location is rewritten into
     the archive; Content-Encoding is decided by the caller; everything else is renamed
     ``X-Archive-Orig-*`` as pywb does, so archived cookies, caching, HSTS or CSP headers
-    cannot act on the browser. Memento headers (RFC 7089) and the replay CSP are added.
+    cannot act on the browser. The caller adds the replay CSP and the Memento headers.
     """
     headers: list[tuple[str, str]] = []
     for name, value in http_headers:
@@ -250,19 +288,10 @@ def replay_headers(http_headers: tuple[tuple[str, str], ...], url: str, timestam
             headers.append((name, value))
         else:
             headers.append((ORIGINAL_HEADER_PREFIX + name, value))
-    headers += [
-        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
-        ("Memento-Datetime", format_datetime(captured.replace(tzinfo=UTC, microsecond=0), usegmt=True)),
-        ("Link", f'<{url}>; rel="original"'),
-    ]
     return headers
 
 
 # --- pages ---------------------------------------------------------------------------------
-_BANNER_STYLE = ("all:initial;display:block;box-sizing:border-box;width:100%;margin:0;padding:6px 12px;"
-                 "background:#1f2328;color:#f0f0f0;font:13px/1.5 system-ui,sans-serif;text-align:left;"
-                 "border-bottom:3px solid #b5472e")
-_BANNER_LINK = "all:initial;font:inherit;color:#9cd2ff;text-decoration:underline;cursor:pointer"
 # A link a script built, or the rewriter could not see, still leads into the archive when
 # clicked (CSP cannot stop navigations). Written without '&' and '<' to stay valid XHTML.
 _LINK_GUARD = (
@@ -277,38 +306,9 @@ _PAGE_STYLE = ("body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-wid
                "code{word-break:break-all}")
 
 
-def _banner(closest: Closest, timestamp: str) -> str:
-    """The capture's time and its neighbours, in ASCII-only markup that is valid XHTML too."""
-    capture, previous, following = closest.capture, closest.previous, closest.following
-    links = [f'<a href="{_text(replay_url("*", capture.url))}" style="{_BANNER_LINK}">all captures</a>']
-    if previous is not None:
-        links.insert(0, f'<a href="{_text(replay_url(previous.timestamp, previous.url))}" '
-                        f'style="{_BANNER_LINK}">&#8249; previous ({_human(previous.timestamp)})</a>')
-    if following is not None:
-        links.append(f'<a href="{_text(replay_url(following.timestamp, following.url))}" '
-                     f'style="{_BANNER_LINK}">next ({_human(following.timestamp)}) &#8250;</a>')
-    return (
-        f'<div id="newsarchive-banner" dir="ltr" lang="en" style="{_BANNER_STYLE}">'
-        f'<strong style="all:initial;font:inherit;font-weight:bold;color:inherit">Archived</strong> '
-        f'<time datetime="{capture.timestamp.isoformat()}Z" style="all:initial;font:inherit;color:inherit">'
-        f'{_human(capture.timestamp)}</time> &#183; <span style="all:initial;font:inherit;color:#bbb">'
-        f"{_text(capture.url)}</span> &#183; {' &#183; '.join(links)}</div>"
-        f"<script>{_LINK_GUARD.replace('TIMESTAMP', timestamp)}</script>"
-    )
-
-
-def _page(status: int, title: str, body: str) -> Response:
-    """A small HTML page of the replay server itself (lists, errors), under the same CSP."""
-    document = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_text(title)}</title>'
-                f"<style>{_PAGE_STYLE}</style></head><body><h1>{_text(title)}</h1>{body}</body></html>")
-    return Response(document, status_code=status, media_type="text/html; charset=utf-8",
-                    headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY})
-
-
-def _redirect(location: str) -> Response:
-    response = RedirectResponse(location, status_code=302)
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    return response
+def _js(value: str) -> str:
+    """A JavaScript string literal in ASCII with no '<', '>' or '&' (valid inside a script of HTML or XHTML)."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _text(value: str) -> str:
@@ -321,15 +321,23 @@ def _human(moment: datetime) -> str:
 
 
 # --- the app -------------------------------------------------------------------------------
-def replay_routes(catalogue: Catalogue, warc_dir: Path) -> list[Route]:
-    """The replay routes (``/web/...`` and ``/cdx``), to mount at the root of a larger app."""
-    replayer = Replayer(catalogue, warc_dir)
+def replay_routes(catalogue: Catalogue, warc_dir: Path, origins: Origins) -> list[Route]:
+    """The replay routes: ``/web/...``, ``/cdx`` and the TimeMaps."""
+    replayer = Replayer(catalogue, warc_dir, origins)
     return [
         Route(REPLAY_PREFIX + "{path:path}", replayer.web, methods=["GET", "HEAD"], name="replay"),
         cdx_route(catalogue),
+        *timemap_routes(replayer.index),
     ]
 
 
-def create_replay_app(catalogue: Catalogue, warc_dir: Path) -> Starlette:
-    """A replay-only ASGI app: what ``newsarchive replay`` serves when no web UI is installed, and tests use."""
-    return Starlette(routes=replay_routes(catalogue, warc_dir))
+def create_replay_app(catalogue: Catalogue, warc_dir: Path, origins: Origins | None = None, *,
+                      token: str | None = None) -> Starlette:
+    """The replay origin's app (``newsarchive replay``, and ``serve``'s second server): replay and nothing else.
+
+    No /api, no web page: a replayed script that fetches them here gets a 404. ``origins``
+    defaults to both servers' default addresses; ``token``: every request must carry it.
+    """
+    origins = origins or Origins.default()
+    guard = Middleware(Guard, token=token, default_csp=origins.replay_csp())
+    return Starlette(routes=replay_routes(catalogue, warc_dir, origins), middleware=[guard])

@@ -56,3 +56,16 @@ def test_stats_counts_per_source_language_and_day(sqlite_qc: QueryCatalogue, tmp
     assert sum(day["count"] for day in counts["days"]) == counts["total"] - counts["undated"]
     table = run_cli_in(tmp_path, "--db", sqlite_qc.url, "stats")
     assert "per source" in table.stdout and "per language" in table.stdout and WIRE in table.stdout
+
+
+def test_a_story_is_listed_by_articles_story_and_by_show(sqlite_qc: QueryCatalogue, tmp_path: Path) -> None:
+    original, copy = sqlite_qc.recorded.original, sqlite_qc.recorded.copy
+    copy_row = next(a for a in sqlite_qc.articles if a["id"] == copy)
+    listed = run_cli_in(tmp_path, "--db", sqlite_qc.url, "articles", "--story", str(copy_row["story_id"]),
+                        "--format", "jsonl", "--fields", "id,source,story_id")
+    assert listed.returncode == 0, listed.stderr
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert sorted(row["id"] for row in rows) == sorted([original, copy])
+    shown = run_cli_in(tmp_path, "--db", sqlite_qc.url, "show", str(original))
+    story = shown.stdout.split("The same story elsewhere (1):\n")[1].splitlines()[0].split()
+    assert story[:3] == [str(copy), WIRE, "copy"], shown.stdout

@@ -78,21 +78,51 @@ def test_index_builds_a_new_catalogue_from_the_warc_files_alone(
     assert page.status_code == 200 and STORY_MARKER in page.text
 
 
-def test_replay_command_serves_the_archive(replay_archive: ReplayArchive) -> None:
+def wait_for(server: subprocess.Popen[str], url: str, **headers: str) -> httpx.Response:
+    """The first answer of a server that is starting."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return httpx.get(url, headers=headers, timeout=5)
+        except httpx.TransportError:
+            assert server.poll() is None and time.monotonic() < deadline, server.communicate()[0]
+            time.sleep(0.2)
+
+
+def test_replay_command_serves_the_replay_origin_alone(replay_archive: ReplayArchive) -> None:
     port = free_port()
     server = start_cli("--data-dir", str(replay_archive.data_dir), "replay", "--host", "127.0.0.1",
                        "--port", str(port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/web/{replay_archive.first}/{replay_archive.url(STORY)}"
+    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                response = httpx.get(url, timeout=5)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None and time.monotonic() < deadline, server.communicate()[0]
-                time.sleep(0.2)
+        response = wait_for(server, f"{base}/web/{replay_archive.first}/{replay_archive.url(STORY)}")
         assert response.status_code == 200 and STORY_MARKER in response.text
+        assert response.headers["x-content-type-options"] == "nosniff"
+        for path in ("/api/articles", "/"):  # no app here
+            assert httpx.get(base + path, timeout=5).status_code == 404, path
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_serve_command_serves_the_app_and_replay_on_two_origins(replay_archive: ReplayArchive) -> None:
+    app_port, replay_port = free_port(), free_port()
+    server = start_cli("--data-dir", str(replay_archive.data_dir), "serve", "--port", str(app_port),
+                       "--replay-port", str(replay_port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True)
+    app, replay = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{replay_port}"
+    page = f"/web/{replay_archive.first}/{replay_archive.url(STORY)}"
+    try:
+        frame = wait_for(server, app + page)
+        assert frame.status_code == 200 and STORY_MARKER not in frame.text
+        assert f'src="{replay}/web/{replay_archive.first}mp_/{replay_archive.url(STORY)}"' in frame.text
+        content = wait_for(server, replay + page, **{"Sec-Fetch-Dest": "iframe"})
+        assert content.status_code == 200 and STORY_MARKER in content.text
+        assert f"frame-ancestors 'self' {app}" in content.headers["content-security-policy"]
+        opened = httpx.get(replay + page, headers={"Sec-Fetch-Dest": "document"}, timeout=5)
+        assert opened.status_code == 302 and opened.headers["location"] == app + page
+        assert httpx.get(app + "/api/articles", timeout=5).status_code == 200
+        assert httpx.get(replay + "/api/articles", timeout=5).status_code == 404
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -14,10 +14,9 @@ from starlette.testclient import TestClient
 
 from archive.warc.cdxj import capture_info, cdxj_line
 from archive.wayback import parse_timestamp, timestamp14
-from archive.web.replay import CONTENT_SECURITY_POLICY
 from archive.web.rewrite import css_urls, embedded_urls
 from archive.warc.reader import read_capture
-from tests.replay_archive import ReplayArchive
+from tests.replay_archive import TEST_ORIGINS, ReplayArchive
 from tests.replay_site import (
     CHANGING,
     COPY_OF_LEAD,
@@ -98,7 +97,7 @@ def test_every_reference_of_the_page_points_into_the_archive(
         replay_client: TestClient, replay_archive: ReplayArchive) -> None:
     response = replay_client.get(web(replay_archive, replay_archive.first, STORY))
     assert response.status_code == 200
-    page = re.sub(r'<div id="newsarchive-banner".*?</script>', "", response.text, flags=re.DOTALL)
+    page = re.sub(r"<script>document\.addEventListener\('click'.*?</script>", "", response.text, flags=re.DOTALL)
     values = [value for attribute in URL_ATTRIBUTES for value in lxml_html.fromstring(page).xpath(f"//@{attribute}")]
     values += re.findall(r"url\(\s*(?:&quot;|['\"])?([^'\")&]+)", page)
     urls = [part.split()[0] for value in values for part in value.split(", ")
@@ -167,7 +166,8 @@ def test_a_page_in_another_charset_keeps_its_bytes(replay_client: TestClient, re
     response = replay_client.get(web(replay_archive, replay_archive.first, LATIN1), follow_redirects=True)
     assert response.headers["content-type"] == "text/html; charset=iso-8859-1"
     assert "Le caf\xe9 du port".encode("latin-1") in response.content
-    assert f'src="/web/{replay_archive.first}im_/'.encode() in response.content
+    own = re.search(r"/web/(\d{14})/", str(response.url)).group(1)  # its capture's second, perhaps not the story's
+    assert f'src="/web/{own}im_/'.encode() in response.content
 
 
 # --- raw mode, redirects, revisits ------------------------------------------------------
@@ -216,36 +216,77 @@ def test_a_revisit_is_served_with_its_originals_payload(
 
 
 # --- banner, headers, pages of the replay server ------------------------------------------
-def test_the_banner_shows_the_capture_time_and_its_neighbours(
-        replay_client: TestClient, replay_archive: ReplayArchive) -> None:
-    first = replay_client.get(web(replay_archive, replay_archive.first, STORY)).text
-    second = replay_client.get(web(replay_archive, replay_archive.second, STORY)).text
+def test_the_banner_is_the_apps_frame_around_the_capture_from_the_replay_origin(
+        app_client: TestClient, replay_client: TestClient, replay_archive: ReplayArchive) -> None:
+    first = app_client.get(web(replay_archive, replay_archive.first, STORY))
+    second = app_client.get(web(replay_archive, replay_archive.second, STORY)).text
     when = parse_timestamp(replay_archive.first).strftime("%Y-%m-%d %H:%M:%S UTC")
-    assert first.count('id="newsarchive-banner"') == 1 and when in first
-    assert f'href="{web(replay_archive, replay_archive.second, STORY)}"' in first and "next (" in first
+    frame = lxml_html.fromstring(first.text)
+    assert first.status_code == 200 and when in frame.get_element_by_id("newsarchive-banner").text_content()
+    iframe = frame.get_element_by_id("replay")
+    assert iframe.get("src") == TEST_ORIGINS.replay + web(replay_archive, replay_archive.first, STORY, "mp_")
+    assert set(iframe.get("sandbox").split()) == {"allow-scripts", "allow-forms", "allow-same-origin"}
+    assert f'href="{web(replay_archive, replay_archive.second, STORY)}"' in first.text and "next (" in first.text
     assert f'href="{web(replay_archive, replay_archive.first, STORY)}"' in second and "previous (" in second
-    assert first.index('id="newsarchive-banner"') > first.index("<body>")
-    for modifier in ("mp_", "id_"):
-        assert "newsarchive-banner" not in replay_client.get(
-            web(replay_archive, replay_archive.first, STORY, modifier)).text
+    assert STORY_MARKER not in first.text  # the archived document is only in the iframe
+    csp = first.headers["content-security-policy"]
+    assert f"frame-src {TEST_ORIGINS.replay};" in csp and "frame-ancestors 'none'" in csp
+    # the replayed document itself has no banner, in any mode
+    for modifier in ("", "mp_", "id_"):
+        document = replay_client.get(web(replay_archive, replay_archive.first, STORY, modifier)).text
+        assert STORY_MARKER in document and "newsarchive-banner" not in document
+
+
+def test_the_app_serves_no_archived_bytes_and_sends_them_to_the_replay_origin(
+        app_client: TestClient, replay_archive: ReplayArchive) -> None:
+    for path in (web(replay_archive, replay_archive.first, STORY, "id_"),
+                 web(replay_archive, replay_archive.first, "/media/lead.png", "im_"),
+                 f"/web/*/{replay_archive.url(STORY)}", web(replay_archive, replay_archive.first, "/no/such/page")):
+        response = app_client.get(path)
+        assert response.status_code == 302 and response.headers["location"] == TEST_ORIGINS.replay + path
+    assert app_client.get(web(replay_archive, "2026", STORY)).headers["location"] == web(
+        replay_archive, replay_archive.first, STORY)
+
+
+def test_a_page_opened_as_the_windows_document_on_the_replay_origin_goes_to_the_apps_frame(
+        replay_client: TestClient, replay_archive: ReplayArchive) -> None:
+    page = web(replay_archive, replay_archive.first, STORY)
+    top = replay_client.get(page, headers={"Sec-Fetch-Dest": "document"})
+    assert top.status_code == 302 and top.headers["location"] == TEST_ORIGINS.app + page
+    framed = replay_client.get(page, headers={"Sec-Fetch-Dest": "iframe"})
+    assert framed.status_code == 200 and STORY_MARKER in framed.text
+    # and it tells the frame which capture it shows, to the app origin only
+    assert f'postMessage({{newsarchive:"{page}"}},"{TEST_ORIGINS.app}")' in framed.text
 
 
 def test_archived_headers_cannot_act_and_every_response_is_confined(
         replay_client: TestClient, replay_archive: ReplayArchive) -> None:
     ts = replay_archive.first
+    raw = replay_client.get(web(replay_archive, ts, STORY, "id_"))
     responses = [replay_client.get(url) for url in (
         web(replay_archive, ts, STORY), web(replay_archive, ts, "/static/main.css", "cs_"),
-        web(replay_archive, ts, "/media/bg.png", "im_"), web(replay_archive, ts, STORY, "id_"),
-        web(replay_archive, "2026", STORY), web(replay_archive, ts, "/no/such/page.html"),
-        f"/web/*/{replay_archive.url(STORY)}")]
+        web(replay_archive, ts, "/media/bg.png", "im_"), web(replay_archive, "2026", STORY),
+        web(replay_archive, ts, "/no/such/page.html"), f"/web/*/{replay_archive.url(STORY)}",
+        f"/timemap/link/{replay_archive.url(STORY)}", "/cdx?url=nothing", "/api/articles", "/")]
+    for response in [*responses, raw]:
+        assert response.headers["x-content-type-options"] == "nosniff"
     for response in responses:
-        assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        assert response.headers["content-security-policy"] == TEST_ORIGINS.replay_csp()
+    assert f"frame-ancestors 'self' {TEST_ORIGINS.app}" in TEST_ORIGINS.replay_csp()
+    assert raw.headers["content-security-policy"].startswith("sandbox; ")
+    assert "allow-same-origin" not in raw.headers["content-security-policy"]
     page = responses[0]
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert page.headers["memento-datetime"].endswith("GMT")
-    assert page.headers["link"] == f'<{replay_archive.url(STORY)}>; rel="original"'
+    assert f'<{replay_archive.url(STORY)}>; rel="original"' in page.headers["link"]
     assert "etag" not in page.headers and "x-archive-orig-etag" in page.headers
     assert "last-modified" not in page.headers and "vary" not in page.headers
+
+
+def test_the_replay_origin_has_no_api_and_no_web_page(replay_client: TestClient) -> None:
+    for path in ("/api/articles", "/api/stats", "/api/sources", "/api/openapi.json", "/", "/articles/1", "/runs",
+                 "/assets/style.css"):
+        assert replay_client.get(path).status_code == 404, path
 
 
 def test_an_unknown_url_is_a_404_that_offers_the_nearest_captures(

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
 from archive.config import Settings
-from archive.web.app import create_app
+from archive.web.isolation import Origins
 from tests.query_catalogue import QueryCatalogue
+from tests.replay_archive import running_origins
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extras)")
@@ -25,20 +23,15 @@ if not shutil.which("chromium"):
 
 
 @pytest.fixture(scope="module")
-def base_url(sqlite_qc: QueryCatalogue) -> Iterator[str]:
-    """The app served by uvicorn on 127.0.0.1, in a thread."""
-    app = create_app(Settings(data_dir=sqlite_qc.data_dir, db_url=sqlite_qc.url))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+def origins(sqlite_qc: QueryCatalogue) -> Iterator[Origins]:
+    """The app and its replay origin served by uvicorn on 127.0.0.1, as ``newsarchive serve`` runs them."""
+    with running_origins(Settings(data_dir=sqlite_qc.data_dir, db_url=sqlite_qc.url)) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def base_url(origins: Origins) -> str:
+    return origins.app
 
 
 @pytest.fixture(scope="module")
@@ -54,14 +47,14 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser, base_url: str):  # type: ignore[no-untyped-def]
-    """A page that records every URL it asks for: nothing may come from elsewhere."""
+def page(browser, origins: Origins):  # type: ignore[no-untyped-def]
+    """A page that records every URL it asks for: nothing may come from elsewhere than the two origins."""
     context = browser.new_context()
     page = context.new_page()
     page.requested = []
     page.on("request", lambda request: page.requested.append(request.url))
     yield page
-    assert all(url.startswith(base_url) for url in page.requested), page.requested
+    assert all(url.startswith((origins.app + "/", origins.replay + "/")) for url in page.requested), page.requested
     context.close()
 
 
@@ -116,9 +109,10 @@ def test_the_article_view_links_to_its_replay(page, base_url: str) -> None:  # t
     assert re.fullmatch(r"/web/\d{14}/http://127\.0\.0\.1:\d+/\S+\.html", replay), replay
     assert page.locator("#captures a").first.get_attribute("href").startswith("/web/")
     assert page.locator("#versions li").count() >= 1
-    archived = page.goto(base_url + replay)  # the archived page itself, from the same server
-    assert archived.status == 200
-    assert title.split()[0] in page.content()
+    framed = page.goto(base_url + replay)  # the app's frame, the archived page in it from the replay origin
+    assert framed.status == 200
+    page.frame_locator("#replay").locator("body").wait_for()
+    assert title.split()[0] in page.frame_locator("#replay").locator("body").inner_text()
 
 
 def test_the_runs_page_shows_each_run(page, base_url: str) -> None:  # type: ignore[no-untyped-def]

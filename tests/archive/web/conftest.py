@@ -1,7 +1,4 @@
-"""Headless Chromium for the browser tests: Debian's package, driven by Playwright (a pytest plugin).
-
-Playwright's own browser download is never used; scripts/test installs ``chromium`` with apt.
-"""
+"""The browser of the replay tests: Debian's headless Chromium, driven by Playwright."""
 
 from __future__ import annotations
 
@@ -11,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; Playwright's own browser download is not used
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 
