@@ -32,6 +32,8 @@ DEFAULT_DELAY = 1.0  # seconds between requests to a host; AutoThrottle adapts a
 DOWNLOAD_MAXSIZE = 50 * 1024 * 1024  # a news page, image or feed above 50 MB is not news
 COPY_BATCH_ROWS = 1000  # rows per transaction of `db copy`: an interrupted copy redoes at most one
 #                         batch, and a batch of articles (a few KB of text each) is a few MB in memory
+CDX_PAGE_SIZE = 1000  # captures on one page of the CDX API (page=, pageSize= overrides): one indexed
+#                       range read of a thousand rows, a fraction of a second on either database
 
 # The web servers (`newsarchive serve`, `newsarchive replay`). Replayed pages are untrusted
 # code: they get an origin of their own (another port, or another host name), never the app's.

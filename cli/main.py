@@ -297,7 +297,7 @@ def replay(settings: Settings, host: str, port: int, token: str | None, app_url:
 @click.pass_obj
 def index(settings: Settings, cdxj_file) -> None:  # type: ignore[no-untyped-def]
     """Rebuild the capture index from the WARC files, which are the source of truth."""
-    from archive.warc.index import index_warcs
+    from archive.warc.reindex import index_warcs
     from archive.warc.records import WarcFormatError
 
     try:

@@ -27,7 +27,7 @@ from archive.wayback import timestamp14
 from archive.catalogue.store import Catalogue
 from archive.catalogue.models import Capture
 from archive.config import Settings
-from archive.warc.index import index_warcs
+from archive.warc.reindex import index_warcs
 from archive.warc.writer import WarcWriter
 from archive.web.app import create_app
 from archive.web.isolation import Origins

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from warcio.timeutils import datetime_to_iso_date
 
 from archive.catalogue.database import CatalogueDatabase, naive_utc
 from archive.catalogue.models import Capture
@@ -43,16 +44,23 @@ class CaptureLog(CatalogueDatabase):
             return capture.id
 
     def revisit_target(self, payload_digest: str) -> tuple[str, str] | None:
-        """(url, WARC-Date) of the first response record with this payload, from any crawl."""
+        """(url, WARC-Date) of the first 200 response record with this payload, from any crawl.
+
+        Only a 200: a revisit stands for an original response's payload, not for a 404 page or
+        a redirect's body that happened to be the same. The date is written as the writer
+        writes WARC-Date (warcio's form: microseconds only when there are some), so a
+        revisit's WARC-Refers-To-Date is its original's WARC-Date character for character.
+        """
         with self.session() as session:
             row = session.execute(
                 select(Capture.url, Capture.timestamp)
-                .where(Capture.payload_digest == payload_digest, Capture.record_type == "response")
+                .where(Capture.payload_digest == payload_digest, Capture.record_type == "response",
+                       Capture.status == 200)
                 .order_by(Capture.id).limit(1)
             ).first()
         if row is None:
             return None
-        return row.url, row.timestamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return row.url, datetime_to_iso_date(row.timestamp, use_micros=True)
 
     def latest_validators(self, url: str) -> Validators | None:
         """ETag / Last-Modified of the latest 200 capture of ``url``, with where its body lies.

@@ -79,7 +79,8 @@ class Capture(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
     url: Mapped[str] = mapped_column(Text)
-    urlkey: Mapped[str] = mapped_column(Text)  # SURT, as pywb's CDX index sorts by it
+    # SURT, as pywb's CDX index sorts by it; compared byte-wise, as CDX ranges are (PostgreSQL: "C")
+    urlkey: Mapped[str] = mapped_column(Text().with_variant(Text(collation="C"), "postgresql"))
     timestamp: Mapped[datetime] = mapped_column(DateTime)
     status: Mapped[int] = mapped_column(Integer)
     mime: Mapped[str | None] = mapped_column(String(200))

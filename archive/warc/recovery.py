@@ -43,7 +43,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from archive.article_rule import ArticleRule
-from archive.warc.index import CaptureIndex, capture_values, captures_in
+from archive.warc.index import CaptureIndex
+from archive.warc.reindex import capture_values, captures_in
 from archive.catalogue.store import Catalogue
 from archive.config import Source
 from archive.catalogue.models import Article, ArticleUrl, ArticleVersion, Capture, CrawlRun, SourceRow

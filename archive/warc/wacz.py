@@ -6,15 +6,22 @@ ReplayWeb.page and pywb. The layout:
 - ``archive/<name>.warc.gz``: the finished WARC files, stored uncompressed in the zip
   (they are gzipped per record already) so readers reach a record by offset, with an
   HTTP range request into the zip;
-- ``indexes/index.cdx``: the CDXJ index of those files, sorted, as cdxj-indexer writes it;
+- ``indexes/index.cdx.gz`` and ``indexes/index.idx``: the CDXJ index of those files, sorted,
+  as cdxj-indexer writes it, in gzipped blocks of 1024 lines (stored, so each block is a
+  range request away) with a secondary index of the blocks: py-wacz's form, which
+  ReplayWeb.page reads block by block rather than loading the whole index on opening;
 - ``pages/pages.jsonl``: the pages a reader starts from — each catalogued article at its
-  latest capture, with its title;
+  latest capture, with its ``title`` and extracted ``text`` (ReplayWeb.page's page search
+  reads both; the header says ``hasText``), id, url and ISO ``ts`` as py-wacz writes them;
 - ``datapackage.json``: a Frictionless data package listing every file with its size and
   sha256 digest; ``datapackage-digest.json`` holds the digest of that, as py-wacz writes it.
 
 Written by hand to the specification rather than with the ``wacz`` package, whose
 dependencies (frictionless and some twenty more) the project does not otherwise need; the
-tests check the result with ``wacz validate``.
+tests check the result with ``wacz validate`` and open it in ReplayWeb.page. What py-wacz
+0.6 (``wacz create --detect-pages``) writes beyond this: a ``recordDigest`` in each index
+line, and pages for every HTML response a link led to, titled with their URL (ours are
+the articles, titled and with their text).
 """
 
 from __future__ import annotations
@@ -30,13 +37,15 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from archive.warc.index import captures_in, cdxj_line
+from archive.warc.cdxj import cdxj_line, compressed_cdxj
+from archive.warc.reindex import captures_in
 from archive.catalogue.store import Catalogue
 from archive.catalogue.models import Article, Capture
 from archive.warc.files import WARC_SUFFIX, finished_files, open_files
 
 WACZ_VERSION = "1.1.1"
-INDEX_PATH = "indexes/index.cdx"
+INDEX_PATH = "indexes/index.cdx.gz"
+INDEX_BLOCKS_PATH = "indexes/index.idx"
 PAGES_PATH = "pages/pages.jsonl"
 COPY_CHUNK = 1024 * 1024
 
@@ -71,8 +80,10 @@ def export_wacz(catalogue: Catalogue, warc_dir: Path, out: Path, *, title: str |
     with zipfile.ZipFile(partial, "w", allowZip64=True) as wacz:
         for path in warcs:
             resources.append(_add_file(wacz, f"archive/{path.name}", path))
-        resources.append(_add_bytes(wacz, INDEX_PATH, "".join(index).encode("utf-8")))
-        header = {"format": "json-pages-1.0", "id": "pages", "title": "Articles"}
+        blocks, block_index = compressed_cdxj(index, Path(INDEX_PATH).name)
+        resources.append(_add_bytes(wacz, INDEX_PATH, blocks, zipfile.ZIP_STORED))
+        resources.append(_add_bytes(wacz, INDEX_BLOCKS_PATH, block_index.encode("utf-8")))
+        header = {"format": "json-pages-1.0", "id": "pages", "title": "Articles", "hasText": True}
         lines = [json.dumps(line, ensure_ascii=False) + "\n" for line in (header, *pages)]
         resources.append(_add_bytes(wacz, PAGES_PATH, "".join(lines).encode("utf-8")))
         package = {
@@ -97,12 +108,12 @@ def _pages(catalogue: Catalogue, warc_files: set[str]) -> list[dict[str, str]]:
     """Each article at its latest capture, if that capture is in the exported files."""
     with catalogue.session() as session:
         rows = session.execute(
-            select(Article.id, Article.title, Capture.url, Capture.timestamp, Capture.warc_file)
+            select(Article.id, Article.title, Article.text, Capture.url, Capture.timestamp, Capture.warc_file)
             .join(Capture, Capture.id == Article.capture_id).order_by(Article.id)
         ).all()
     return [
         {"id": f"article-{row.id}", "url": row.url, "ts": row.timestamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
-         "title": row.title or row.url}
+         "title": row.title or row.url, "text": row.text}
         for row in rows if row.warc_file in warc_files
     ]
 
@@ -112,7 +123,9 @@ def _add_file(wacz: zipfile.ZipFile, name: str, path: Path) -> dict[str, object]
     digest, size = hashlib.sha256(), 0
     info = zipfile.ZipInfo.from_file(path, name)
     info.compress_type = zipfile.ZIP_STORED
-    with open(path, "rb") as source, wacz.open(info, "w", force_zip64=True) as target:
+    # zip64 fields only when the size needs them (zipfile decides from info.file_size): ReplayWeb.page
+    # 2.5 finds no record in a member whose local header carries them needlessly.
+    with open(path, "rb") as source, wacz.open(info, "w") as target:
         while chunk := source.read(COPY_CHUNK):
             digest.update(chunk)
             size += len(chunk)
@@ -120,8 +133,8 @@ def _add_file(wacz: zipfile.ZipFile, name: str, path: Path) -> dict[str, object]
     return _resource(name, digest.hexdigest(), size)
 
 
-def _add_bytes(wacz: zipfile.ZipFile, name: str, data: bytes) -> dict[str, object]:
-    wacz.writestr(name, data, zipfile.ZIP_DEFLATED)
+def _add_bytes(wacz: zipfile.ZipFile, name: str, data: bytes, method: int = zipfile.ZIP_DEFLATED) -> dict[str, object]:
+    wacz.writestr(name, data, method)
     return _resource(name, hashlib.sha256(data).hexdigest(), len(data))
 
 

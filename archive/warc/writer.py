@@ -56,12 +56,14 @@ WARC_FORMAT = "WARC File Format 1.1"
 WARC_SPEC = "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
 ORIG_TRANSFER_ENCODING = "X-Archive-Orig-Transfer-Encoding"
 
+# WARC-Protocol (IIPC warc-specifications proposal #42, as Heritrix writes it) names the
+# protocol on the wire by its ALPN id, for every exchange: the crawler always knows it.
 # HTTP/2 and HTTP/3 carry HTTP/1.1 semantics, but WARC readers (warcio, pywb) parse only
-# HTTP/1.x status lines. Such exchanges are stored in HTTP/1.1 form and WARC-Protocol
-# (IIPC warc-specifications proposal #42, as Heritrix's FetchHTTP2 does) names the wire.
-_HTTP_VERSIONS: dict[str, tuple[str, str | None]] = {
-    "HTTP/1.0": ("HTTP/1.0", None),
-    "HTTP/1.1": ("HTTP/1.1", None),
+# HTTP/1.x status lines, so such exchanges are stored in HTTP/1.1 form. (The TLS version
+# would be a second WARC-Protocol; Scrapy's responses do not expose it.)
+_HTTP_VERSIONS: dict[str, tuple[str, str]] = {
+    "HTTP/1.0": ("HTTP/1.0", "http/1.0"),
+    "HTTP/1.1": ("HTTP/1.1", "http/1.1"),
     "HTTP/2": ("HTTP/1.1", "h2"),
     "HTTP/2.0": ("HTTP/1.1", "h2"),
     "H2": ("HTTP/1.1", "h2"),
@@ -137,8 +139,8 @@ class WarcWriter:
         """Archive one exchange as a response (or revisit) record and its request record.
 
         ``payload`` is the body as the server sent it, still content-encoded but de-chunked;
-        ``protocol`` is "HTTP/1.0", "HTTP/1.1", "h2" or "h3" (the last two are stored in
-        HTTP/1.1 form, with a WARC-Protocol header naming what was on the wire);
+        ``protocol`` is "HTTP/1.0", "HTTP/1.1", "h2" or "h3", named by a WARC-Protocol header
+        (the last two are stored in HTTP/1.1 form);
         ``reason`` may be empty, then the standard phrase for ``status`` is stored, because
         replay servers need one and HTTP clients such as Scrapy's do not keep the server's.
         A 200 response whose payload was archived before becomes a revisit record.
@@ -166,8 +168,7 @@ class WarcWriter:
         common = [("WARC-Target-URI", url), ("WARC-Date", warc_date), ("WARC-Warcinfo-ID", self._warcinfo_id)]
         if ip:
             common.append(("WARC-IP-Address", ip))
-        if wire_protocol:
-            common.append(("WARC-Protocol", wire_protocol))
+        common.append(("WARC-Protocol", wire_protocol))
         http_head = StatusAndHeaders(
             f"{status} {reason or _standard_reason(status)}",
             _stored_response_headers(response_headers),
@@ -383,8 +384,8 @@ def _request_head(method: str, url: str, version: str, headers: list[tuple[str, 
     return head
 
 
-def _http_version(protocol: str) -> tuple[str, str | None]:
-    """The HTTP version for the status line and the WARC-Protocol value, if one is needed."""
+def _http_version(protocol: str) -> tuple[str, str]:
+    """The HTTP version for the status line, and the WARC-Protocol value."""
     try:
         return _HTTP_VERSIONS[protocol.upper()]
     except KeyError:

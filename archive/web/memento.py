@@ -24,7 +24,8 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from archive.catalogue.models import Capture
-from archive.warc.index import CaptureIndex, Closest, capture_info, cdx_fields
+from archive.warc.cdxj import capture_info, cdx_fields
+from archive.warc.index import CaptureIndex, Closest
 from archive.wayback import (
     PAGE,
     REPLAY_PREFIX,

@@ -23,8 +23,7 @@ sandboxed iframe.
   only decoded from its Content-Encoding for a client that does not accept that encoding).
 - ``/web/<url>``: redirects to the latest capture. ``/web/*/<url>``: every capture of a URL;
   ``/web/*/<prefix>*``: of every URL under a prefix.
-- ``/cdx?url=...``: pywb's CDX server API (``matchType``, ``output=json``, ``limit``,
-  ``from``, ``to``, ``sort=reverse``, ``fl``).
+- ``/cdx?url=...``: pywb's CDX server API (:mod:`archive.web.cdx`).
 
 Nothing is ever fetched from the live web: a URL not in the archive gets a 404 page with
 the nearest archived URLs, and every response carries a Content-Security-Policy that
@@ -41,7 +40,6 @@ from __future__ import annotations
 import html
 import json
 import zlib
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -51,24 +49,14 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import (
-    PlainTextResponse,
     RedirectResponse,
     Response,
-    StreamingResponse,
 )
 from starlette.routing import Route
 
 from archive.catalogue.models import Capture
 from archive.catalogue.store import Catalogue
-from archive.warc.index import (
-    MATCH_TYPES,
-    CaptureIndex,
-    CaptureQueryError,
-    Closest,
-    capture_info,
-    cdx_fields,
-    cdxj_line,
-)
+from archive.warc.index import CaptureIndex, CaptureQueryError, Closest
 from archive.warc.files import resolve
 from archive.warc.reader import read_capture
 from archive.warc.records import StoredRecord, WarcFormatError
@@ -79,11 +67,11 @@ from archive.wayback import (
     ReplayTarget,
     WaybackError,
     parse_replay_path,
-    parse_timestamp,
     replay_url,
     timestamp14,
 )
 from archive.extract.decoding import decode_document, encode_document
+from archive.web.cdx import cdx_route
 from archive.web.content_coding import accepts_encoding, decode_content
 from archive.web.isolation import Guard, Origins
 from archive.web.memento import base_of, choose, memento_headers, timemap_routes
@@ -273,48 +261,9 @@ class Replayer:
             response.headers.append(name, value)
         return response
 
-    # --- /cdx ---------------------------------------------------------------------------
-    def cdx(self, request: Request) -> Response:
-        """pywb's CDX server API over the captures table: JSON lines, or CDXJ lines."""
-        params = request.query_params
-        url = params.get("url", "")
-        try:
-            if not url:
-                raise CaptureQueryError("the url parameter is required: /cdx?url=http://example.com/&output=json")
-            match_type = params.get("matchType") or ("prefix" if url.endswith("*") else "exact")
-            if match_type not in MATCH_TYPES:
-                raise CaptureQueryError(f"matchType {match_type!r} is not one of {', '.join(MATCH_TYPES)}")
-            limit = _limit(params.get("limit"))
-            since = parse_timestamp(params["from"]) if params.get("from") else None
-            until = parse_timestamp(params["to"], pad_up=True) if params.get("to") else None
-            fields = [f for f in params.get("fl", "").split(",") if f]
-        except (CaptureQueryError, WaybackError) as exc:
-            return PlainTextResponse(f"{exc}\n", status_code=400)
-        captures = self.index.query(url.rstrip("*") or url, match_type, since=since, until=until, limit=limit,
-                                    reverse=params.get("sort") == "reverse")
-        if params.get("output") == "json":
-            return StreamingResponse(_json_lines(captures, fields), media_type="application/x-ndjson")
-        return StreamingResponse((cdxj_line(capture_info(c)) for c in captures), media_type="text/plain")
-
 
 class MissingOriginalError(LookupError):
     """A revisit record whose original response is not in the index."""
-
-
-def _json_lines(captures: Iterator[Capture], fields: list[str]) -> Iterator[str]:
-    for capture in captures:
-        entry = cdx_fields(capture_info(capture))
-        if fields:
-            entry = {name: entry[name] for name in fields if name in entry}
-        yield json.dumps(entry) + "\n"
-
-
-def _limit(value: str | None) -> int | None:
-    if value is None or value == "":
-        return None
-    if not value.isdigit():
-        raise CaptureQueryError(f"limit {value!r} must be a whole number of captures")
-    return int(value)
 
 
 def replay_headers(http_headers: tuple[tuple[str, str], ...], url: str, timestamp: str,
@@ -377,7 +326,7 @@ def replay_routes(catalogue: Catalogue, warc_dir: Path, origins: Origins) -> lis
     replayer = Replayer(catalogue, warc_dir, origins)
     return [
         Route(REPLAY_PREFIX + "{path:path}", replayer.web, methods=["GET", "HEAD"], name="replay"),
-        Route("/cdx", replayer.cdx, methods=["GET", "HEAD"], name="cdx"),
+        cdx_route(catalogue),
         *timemap_routes(replayer.index),
     ]
 

@@ -31,7 +31,7 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from archive.warc.index import index_warcs
+from archive.warc.reindex import index_warcs
 from archive.wayback import timestamp14
 from archive.catalogue.store import Catalogue
 from archive.catalogue.models import Article, Capture, CrawlRun

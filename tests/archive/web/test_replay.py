@@ -11,7 +11,7 @@ import httpx
 from lxml import html as lxml_html
 from starlette.testclient import TestClient
 
-from archive.warc.index import capture_info, cdxj_line
+from archive.warc.cdxj import capture_info, cdxj_line
 from archive.wayback import parse_timestamp, timestamp14
 from archive.web.rewrite import css_urls, embedded_urls
 from archive.warc.reader import read_capture
@@ -367,7 +367,12 @@ def test_cdx_match_types_and_filters(replay_client: TestClient, replay_archive: 
 def test_cdx_bad_parameters_are_400s(replay_client: TestClient, replay_archive: ReplayArchive) -> None:
     for params in ({}, {"url": replay_archive.url(STORY), "matchType": "everything"},
                    {"url": replay_archive.url(STORY), "limit": "many"},
-                   {"url": replay_archive.url(STORY), "from": "yesterday"}):
+                   {"url": replay_archive.url(STORY), "from": "yesterday"},
+                   {"url": replay_archive.url(STORY), "sort": "closest"},  # closest= missing
+                   {"url": replay_archive.url(STORY), "filter": "~url:(unclosed"},
+                   {"url": replay_archive.url(STORY), "output": "xml"},
+                   {"url": replay_archive.url(STORY), "collapse": "urlkey:0"},
+                   {"url": replay_archive.url(STORY), "pageSize": "0"}):
         response = replay_client.get("/cdx", params=params)
         assert response.status_code == 400
         assert response.text.strip()
