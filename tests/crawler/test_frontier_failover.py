@@ -20,7 +20,7 @@ import redis
 from sqlalchemy import create_engine, text
 
 from archive.catalogue.database import upgrade_catalogue
-from benchmarks.bench_site import bench_article, build_bench_site
+from tests.bench_site import bench_article, build_bench_site
 from tests.command import NEWSARCHIVE, start_cli
 from tests.conftest import REDIS_URL
 from tests.site_server import SiteServer
