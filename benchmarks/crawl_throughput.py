@@ -199,9 +199,9 @@ def _trafilatura(page: tuple[bytes, str]) -> bool:
 
 
 def _newsarchive(page: tuple[bytes, str]) -> bool:
-    from crawler.pipelines import extract_with_fingerprint
+    from crawler.extraction import extract_page
 
-    return extract_with_fingerprint(page[0], page[1], "text/html; charset=utf-8") is not None
+    return extract_page(page[0], page[1], "text/html; charset=utf-8").article is not None
 
 
 def extract_only(which: str, site: Path, base: str) -> None:
