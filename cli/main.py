@@ -15,7 +15,8 @@ from pathlib import Path
 
 import click
 
-from archive.catalogue.store import Catalogue, CatalogueError, describe_url, upgrade_catalogue
+from archive.catalogue.database import CatalogueError, describe_url, upgrade_catalogue
+from archive.catalogue.store import Catalogue
 from archive.config import (
     CRAWL_STOP_GRACE,
     CRAWL_TIME_LIMIT,

@@ -26,8 +26,10 @@ from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 from scrapy.statscollectors import StatsCollector
 
-from archive.catalogue.store import Catalogue, Validators
-from archive.warc.records import WarcFormatError, read_capture
+from archive.catalogue.captures import Validators
+from archive.catalogue.store import Catalogue
+from archive.warc.reader import read_capture
+from archive.warc.records import WarcFormatError
 from archive.warc.files import resolve
 from crawler.context import crawl_context
 

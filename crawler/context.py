@@ -15,7 +15,7 @@ from scrapy.crawler import Crawler
 
 from archive.catalogue.store import Catalogue
 from archive.config import Settings, Source
-from archive.warc.records import WarcWriter
+from archive.warc.writer import WarcWriter
 
 
 @dataclass

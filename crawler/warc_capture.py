@@ -31,8 +31,10 @@ from scrapy.statscollectors import StatsCollector
 from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import DBAPIError
 
-from archive.catalogue.store import Catalogue, is_disk_full
-from archive.warc.records import CaptureInfo, WarcWriter
+from archive.catalogue.database import is_disk_full
+from archive.catalogue.store import Catalogue
+from archive.warc.records import CaptureInfo
+from archive.warc.writer import WarcWriter
 from crawler.context import crawl_context
 from crawler.run_record import FAILURE
 

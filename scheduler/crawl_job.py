@@ -44,7 +44,8 @@ from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutio
 from apscheduler.executors.base import BaseExecutor
 from apscheduler.job import Job
 
-from archive.catalogue.store import Catalogue, utcnow
+from archive.catalogue.database import utcnow
+from archive.catalogue.store import Catalogue
 from archive.config import SchedulerSettings, Settings, Source
 from archive.query.runs import run_dict
 from archive.warc.files import finished_name, open_files, resolve

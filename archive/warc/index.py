@@ -2,7 +2,7 @@
 
 The catalogue's ``captures`` table is the index: one row per response or revisit record,
 keyed by SURT ``urlkey`` and time, pointing at a WARC file, offset and length, so replay
-reads a capture with one seek (:func:`archive.warc.records.read_capture`). :class:`CaptureIndex`
+reads a capture with one seek (:func:`archive.warc.reader.read_capture`). :class:`CaptureIndex`
 answers replay's questions (the closest capture, its neighbours, a revisit's original, a
 pywb-style CDX query); :func:`index_warcs` rebuilds the table from the WARC files alone,
 which are the source of truth, and writes a CDXJ index as cdxj-indexer does, so pywb and
@@ -26,7 +26,8 @@ from warcio.timeutils import iso_date_to_datetime
 from archive.catalogue.store import Catalogue
 from archive.catalogue.models import Article, ArticleVersion, Capture
 from archive.urls import surt
-from archive.warc.records import CaptureInfo, WarcFormatError, iter_captures
+from archive.warc.reader import iter_captures
+from archive.warc.records import CaptureInfo, WarcFormatError
 from archive.warc.files import finished_files, finished_name, open_files
 from archive.wayback import timestamp14
 

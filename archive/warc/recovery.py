@@ -49,7 +49,8 @@ from archive.config import Source
 from archive.catalogue.models import Article, ArticleUrl, ArticleVersion, Capture, CrawlRun, SourceRow
 from archive.web.rewrite import HTML_TYPES
 from archive.urls import fold_variants, normalise_url, surt
-from archive.warc.records import CaptureInfo, WarcFormatError, parse_record, read_capture
+from archive.warc.reader import parse_record, read_capture
+from archive.warc.records import CaptureInfo, WarcFormatError
 from archive.warc.files import (
     OPEN_SUFFIX,
     Ownership,

@@ -24,7 +24,8 @@ from warcio.exceptions import ArchiveLoadFailed
 from archive.catalogue.store import Catalogue
 from archive.catalogue.models import Capture
 from archive.warc.recovery import scan_warc
-from archive.warc.records import WarcFormatError, read_capture
+from archive.warc.reader import read_capture
+from archive.warc.records import WarcFormatError
 from archive.warc.files import WARC_SUFFIX, WarcState, finished_files, finished_name, open_files, resolve, state
 
 

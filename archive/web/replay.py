@@ -64,7 +64,8 @@ from archive.warc.index import (
     cdxj_line,
 )
 from archive.warc.files import resolve
-from archive.warc.records import StoredRecord, WarcFormatError, read_capture
+from archive.warc.reader import read_capture
+from archive.warc.records import StoredRecord, WarcFormatError
 from archive.wayback import (
     PAGE,
     RAW,
@@ -76,13 +77,12 @@ from archive.wayback import (
     replay_url,
     timestamp14,
 )
+from archive.extract.decoding import decode_document, encode_document
 from archive.web.content_coding import accepts_encoding, decode_content
 from archive.web.rewrite import (
     CSS_TYPES,
     HTML_TYPES,
     UrlRewriter,
-    decode_document,
-    encode_document,
     resolve_url,
     rewrite_css,
     rewrite_html,

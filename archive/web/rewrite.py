@@ -25,7 +25,6 @@ page requisite.
 
 from __future__ import annotations
 
-import codecs
 import html
 import re
 from collections.abc import Callable
@@ -87,7 +86,6 @@ RAW_TEXT_ELEMENTS = frozenset({"script", "style", "textarea", "title", "xmp", "i
 # Elements allowed before the body starts: the banner goes before the first other one.
 HEAD_ELEMENTS = frozenset({"html", "head", "title", "meta", "link", "style", "script", "base", "noscript",
                            "template"})
-SNIFF_BYTES = 1024  # HTML's prescan for <meta charset> looks this far
 
 _TAG_OPEN = re.compile(r"<([a-zA-Z][^\s/>]*)")
 _ATTRIBUTE = re.compile(
@@ -101,8 +99,6 @@ _CSS_REFERENCE = re.compile(
     re.IGNORECASE,
 )
 _CSS_URL_GROUPS = ("import_dq", "import_sq", "dq", "sq", "bare")
-_CSS_CHARSET = re.compile(rb'^@charset\s+"([A-Za-z0-9_.:-]+)"\s*;')
-_META_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _END_TAGS: dict[str, re.Pattern[str]] = {
     name: re.compile(rf"</{name}[\s/>]", re.IGNORECASE) for name in RAW_TEXT_ELEMENTS
 }
@@ -430,43 +426,3 @@ def _scan_css(text: str, resolve: Callable[[str], str | None], on_url: UrlHandle
 
 
 # --- charsets --------------------------------------------------------------------------
-def decode_document(body: bytes, content_type: str | None, *, is_html: bool) -> tuple[str, str]:
-    """The text of an HTML or CSS document and the codec that gives its bytes back exactly.
-
-    The charset comes, as browsers take it, from a byte-order mark, the Content-Type
-    header, then ``<meta charset>`` (HTML) or ``@charset`` (CSS), else UTF-8. Undecodable
-    bytes become lone surrogates (``surrogateescape``); when a charset does not round-trip
-    (some stateful CJK codecs), ISO-8859-1, which maps every byte, is used instead: the
-    URLs, all ASCII, are still found.
-    """
-    charset = _sniff_charset(body, content_type, is_html)
-    try:
-        text = body.decode(charset, "surrogateescape")
-        if charset == "utf-8" or text.encode(charset, "surrogateescape") == body:
-            return text, charset
-    except (UnicodeError, LookupError):
-        pass
-    return body.decode("latin-1"), "latin-1"
-
-
-def encode_document(text: str, charset: str) -> bytes:
-    """Bytes of a document decoded by :func:`decode_document`, in its own charset."""
-    return text.encode(charset, "surrogateescape")
-
-
-def _sniff_charset(body: bytes, content_type: str | None, is_html: bool) -> str:
-    for bom, name in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
-        if body.startswith(bom):
-            return name
-    declared = None
-    for param in (content_type or "").split(";")[1:]:
-        key, _, value = param.partition("=")
-        if key.strip().lower() == "charset":
-            declared = value.strip().strip("'\"")
-    if not declared:
-        match = (_META_CHARSET.search(body[:SNIFF_BYTES]) if is_html else _CSS_CHARSET.match(body))
-        declared = match.group(1).decode("ascii") if match else None
-    try:
-        return codecs.lookup(declared).name if declared else "utf-8"
-    except LookupError:
-        return "utf-8"

@@ -36,7 +36,7 @@ from twisted.internet.error import ConnectError
 from twisted.python.failure import Failure
 
 from archive.article_rule import NON_PAGE_EXTENSIONS, ArticleRule
-from archive.catalogue.store import utcnow
+from archive.catalogue.database import utcnow
 from archive.config import Source, load_sources, select_sources
 from archive.web.page_links import FEED_TYPES, PageLinks
 from archive.web.rewrite import css_urls

@@ -28,9 +28,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from archive.catalogue.store import MIGRATIONS, Catalogue
+from archive.catalogue.database import MIGRATIONS
+from archive.catalogue.store import Catalogue
 from archive.extract.article import Extracted
-from archive.warc.records import WarcWriter
+from archive.warc.writer import WarcWriter
 
 SOURCE = "le-courrier-du-maghreb-edition-du-soir"  # a long name: the runs table must still fit
 URL = "http://127.0.0.1:9/fr/2026/11/03/port.html"  # never fetched: the archive is built directly

@@ -27,7 +27,8 @@ from types import FrameType
 from typing import Any
 
 POINTS = ("warc-write", "capture-commit", "article-commit")
-COMMITTERS = {"capture-commit": "add_capture", "article-commit": "record_article"}
+COMMITTERS = {"capture-commit": ("add_capture", "archive/catalogue/captures.py"),
+              "article-commit": ("record_article", "archive/catalogue/identity.py")}
 
 
 def _called_from(frame: FrameType | None, function: str, file_suffix: str) -> bool:
@@ -66,7 +67,7 @@ class StopAt:
                     self.stop()
         elif (event == "c_call" and getattr(arg, "__name__", "") == "commit"
               and isinstance(getattr(arg, "__self__", None), sqlite3.Connection)
-              and _called_from(frame, COMMITTERS[self.point], "archive/catalogue/store.py")):
+              and _called_from(frame, *COMMITTERS[self.point])):
             self.stop()
 
     def stop(self) -> None:

@@ -17,8 +17,10 @@ from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddlewa
 from scrapy.http import Response, TextResponse
 from scrapy.utils.test import get_crawler
 
-from archive.catalogue.store import Catalogue, Validators
-from archive.warc.records import WarcWriter, read_capture
+from archive.catalogue.captures import Validators
+from archive.catalogue.store import Catalogue
+from archive.warc.reader import read_capture
+from archive.warc.writer import WarcWriter
 from crawler.conditional_get import ConditionalGetMiddleware
 
 FEED = "http://127.0.0.1:9/rss.xml"

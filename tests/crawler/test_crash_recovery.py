@@ -36,7 +36,7 @@ from archive.wayback import timestamp14
 from archive.catalogue.store import Catalogue
 from archive.catalogue.models import Article, Capture, CrawlRun
 from archive.web.replay import create_replay_app
-from archive.warc.records import iter_captures
+from archive.warc.reader import iter_captures
 from archive.warc.files import OPEN_SUFFIX, WARC_SUFFIX, finished_files, finished_name, open_files
 from tests.site_server import SiteServer
 from tests.crawler.stop_at import POINTS

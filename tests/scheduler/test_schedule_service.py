@@ -17,12 +17,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from archive.catalogue.store import utcnow
+from archive.catalogue.database import utcnow
 from archive.config import load_sources
 from archive.catalogue.models import Article, Capture
 from archive.query.articles import get_article
 from archive.warc.verify import VerifyReport, verify_warcs
-from archive.warc.records import OPEN_SUFFIX
+from archive.warc.files import OPEN_SUFFIX
 from benchmarks.bench_site import bench_article, build_bench_site
 from cli.article_view import print_article
 from tests.site_server import SiteServer

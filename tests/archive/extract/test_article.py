@@ -17,7 +17,8 @@ sys.path.insert(0, str(ROOT))  # benchmarks/ is not an installed package
 from trafilatura import bare_extraction  # noqa: E402
 from trafilatura.utils import load_html  # noqa: E402
 
-from archive.extract.article import Extracted, decode_html, extract_article  # noqa: E402
+from archive.extract.article import Extracted, extract_article  # noqa: E402
+from archive.extract.decoding import decode_html  # noqa: E402
 from benchmarks.scoring import shingle_scores  # noqa: E402
 
 # Floors a little under what archive.extract.article reaches (articles-dev 0.980, multilingual-dev

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from archive.extract.article import decode_html, extract_article
+from archive.extract.article import extract_article
+from archive.extract.decoding import decode_html
 from tests.archive.extract.test_article import ARABIC, FRENCH, page
 
 UTF8_HEADER = "text/html; charset=utf-8"

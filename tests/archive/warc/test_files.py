@@ -63,7 +63,7 @@ def test_a_writer_owns_its_file_until_it_dies_even_of_sigkill(tmp_path: Path) ->
     writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time
         from pathlib import Path
-        from archive.warc.records import WarcWriter
+        from archive.warc.writer import WarcWriter
         writer = WarcWriter(Path({str(tmp_path)!r}), "news")
         writer.write_exchange(url="http://127.0.0.1/a", method="GET", request_headers=[], request_body=b"",
                               protocol="HTTP/1.1", status=200, reason="", response_headers=[], payload=b"a")

@@ -18,14 +18,10 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from archive.warc.records import (
-    OPEN_SUFFIX,
-    CaptureInfo,
-    WarcFormatError,
-    WarcWriter,
-    iter_captures,
-    read_capture,
-)
+from archive.warc.files import OPEN_SUFFIX
+from archive.warc.reader import iter_captures, read_capture
+from archive.warc.records import CaptureInfo, WarcFormatError
+from archive.warc.writer import WarcWriter
 
 HTML = b"<html><head><title>Story</title></head><body><p>" + b"Lorem ipsum. " * 40 + b"</p></body></html>"
 GZIPPED_HTML = gzip.compress(HTML)
@@ -507,7 +503,7 @@ def test_a_failed_write_leaves_only_whole_exchanges(tmp_path: Path) -> None:
         import os, resource, signal, sys
         from pathlib import Path
         sys.path.insert(0, {str(Path(__file__).resolve().parents[3])!r})
-        from archive.warc.records import WarcWriter
+        from archive.warc.writer import WarcWriter
 
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over the limit: EFBIG instead of death
         resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))

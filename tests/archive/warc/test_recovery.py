@@ -19,7 +19,8 @@ from archive.extract.article import extract_article
 from archive.catalogue.models import Article, ArticleUrl, Capture, CrawlRun
 from archive.warc.recovery import RecoveryReport, recover_file, recover_warcs, scan_warc
 from archive.warc.verify import verify_archive
-from archive.warc.records import CaptureInfo, WarcWriter
+from archive.warc.records import CaptureInfo
+from archive.warc.writer import WarcWriter
 from archive.warc.files import OPEN_SUFFIX, WarcState, open_files, state
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)

@@ -16,7 +16,7 @@ from archive.warc.index import capture_info, cdxj_line
 from archive.wayback import parse_timestamp, timestamp14
 from archive.web.replay import CONTENT_SECURITY_POLICY
 from archive.web.rewrite import css_urls, embedded_urls
-from archive.warc.records import read_capture
+from archive.warc.reader import read_capture
 from tests.replay_archive import ReplayArchive
 from tests.replay_site import (
     CHANGING,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 
+from archive.extract.decoding import decode_document, encode_document
 from archive.web.rewrite import (
     UrlRewriter,
     css_urls,
-    decode_document,
     embedded_urls,
-    encode_document,
     rewrite_css,
     rewrite_html,
 )

@@ -1,0 +1,76 @@
+"""Captures: the index of archived exchanges, and what revisits and conditional GETs need of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from archive.catalogue.database import CatalogueDatabase, naive_utc
+from archive.catalogue.models import Capture
+from archive.urls import surt
+from archive.warc.records import CaptureInfo
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a conditional GET of a URL sends, and where the body it would get again is archived."""
+
+    etag: str | None
+    last_modified: str | None
+    warc_file: str  # the response record holding the payload (a revisit's original)
+    warc_offset: int
+
+
+
+
+class CaptureLog(CatalogueDatabase):
+    """The ``captures`` table: one row per response or revisit record, pointing into its WARC file."""
+
+    def add_capture(self, run_id: int | None, info: CaptureInfo, *, etag: str | None = None,
+                    last_modified: str | None = None) -> int:
+        """Index one archived exchange (its response or revisit record)."""
+        with self.session() as session:
+            capture = Capture(
+                run_id=run_id, url=info.url, urlkey=surt(info.url), timestamp=naive_utc(info.timestamp),
+                status=info.status, mime=info.mime, record_type=info.record_type,
+                warc_file=info.warc_file, warc_offset=info.offset, warc_length=info.length,
+                payload_digest=info.payload_digest, refers_to_url=info.refers_to_url,
+                refers_to_date=info.refers_to_date, etag=etag, last_modified=last_modified,
+            )
+            session.add(capture)
+            session.flush()
+            return capture.id
+
+    def revisit_target(self, payload_digest: str) -> tuple[str, str] | None:
+        """(url, WARC-Date) of the first response record with this payload, from any crawl."""
+        with self.session() as session:
+            row = session.execute(
+                select(Capture.url, Capture.timestamp)
+                .where(Capture.payload_digest == payload_digest, Capture.record_type == "response")
+                .order_by(Capture.id).limit(1)
+            ).first()
+        if row is None:
+            return None
+        return row.url, row.timestamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def latest_validators(self, url: str) -> Validators | None:
+        """ETag / Last-Modified of the latest 200 capture of ``url``, with where its body lies.
+
+        None when there is none, or the server sent neither validator.
+        """
+        with self.session() as session:
+            latest = session.scalar(
+                select(Capture).where(Capture.urlkey == surt(url), Capture.url == url, Capture.status == 200)
+                .order_by(Capture.timestamp.desc(), Capture.id.desc()).limit(1)
+            )
+            if latest is None or not (latest.etag or latest.last_modified):
+                return None
+            holder = latest if latest.record_type == "response" else session.scalar(
+                select(Capture).where(Capture.payload_digest == latest.payload_digest,
+                                      Capture.record_type == "response")
+                .order_by(Capture.id).limit(1)
+            )
+            if holder is None:
+                return None
+            return Validators(latest.etag, latest.last_modified, holder.warc_file, holder.warc_offset)
