@@ -42,7 +42,7 @@ from scrapy.crawler import Crawler
 from trafilatura.utils import load_html
 
 from archive.catalogue.dedup import Fingerprint
-from archive.extract.article import Extracted, decode_html, extract_article
+from archive.extract.article import Extracted, extract_article, extract_from_tree, parse_page
 from archive.web.page_links import PageLinks, page_links
 
 HARD_STOP_GRACE = 5.0  # seconds past the time limit before a worker that ignored it is terminated
@@ -98,8 +98,11 @@ def extract_page(body: bytes, url: str, content_type: str | None, time_limit: fl
     if time_limit:
         signal.setitimer(signal.ITIMER_REAL, time_limit)
     try:
-        links = html_links(decode_html(body, content_type), url)
-        extracted = extract_article(body, url, content_type)
+        tree = parse_page(body, content_type)
+        if tree is None:
+            return PageExtraction(None, None, PageLinks())
+        links = page_links(tree, url)  # before extraction, which may prune the tree
+        extracted = extract_from_tree(tree, url)
         if extracted is None or not extracted.text:
             return PageExtraction(None, None, links)
         return PageExtraction(extracted, Fingerprint.of(extracted.text), links)
