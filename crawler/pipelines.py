@@ -1,228 +1,53 @@
-"""Item pipeline: article pages to extracted, deduplicated catalogue entries.
+"""Item pipeline: extracted article pages to deduplicated catalogue entries.
 
-trafilatura is CPU-bound, so extraction (and the text fingerprints dedup needs) runs in a
-process pool, one worker per core by default, while the reactor keeps downloading; the
-catalogue write that follows is a short transaction on the reactor thread.
-
-Bounds, so that one hostile page cannot stall a worker:
-- **size**: trafilatura gets at most ``NEWSARCHIVE_EXTRACT_MAX_BYTES`` of a page's HTML
-  (cut before the last tag that starts within the cap); the archive keeps the whole page.
-- **time**: a page still being extracted after ``NEWSARCHIVE_EXTRACT_TIME_LIMIT`` seconds
-  is interrupted inside its worker (SIGALRM), which goes on with the next page. The
-  signal lands only when the worker runs Python again, and libxml2 may not return for
-  minutes (16,000 sibling ``<div>``s, 200 KB, keep one XPath call busy for 100 s): a
-  page not back ``HARD_STOP_GRACE`` seconds after that is abandoned and the pool
-  replaced, its workers terminated; the other page that was in that pool is extracted
-  again in the new one. Either way the page is counted (error kind ``extract_timeout``)
-  and not catalogued. A page's time runs from when its worker begins it (the worker
-  says so on a queue), not from a worker start-up slowed by a busy machine.
+The spider hands over each article page already extracted (in the process's extraction
+pool, ``crawler/extraction.py``); what is left for the pipeline is the catalogue write, and
+the counting of pages that were not extracted (not an article, a timeout, a failure).
 """
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 import logging
-import multiprocessing
-import os
-import queue
-import signal
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from multiprocessing.queues import Queue
-from types import FrameType
 from typing import Any
 
-from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
 from archive.catalogue.store import Catalogue
-from archive.catalogue.dedup import Fingerprint
 from archive.config import Source
-from archive.extract.article import Extracted, extract_article
 from crawler.context import crawl_context
+from crawler.extraction import PageExtraction
 
 logger = logging.getLogger(__name__)
 
-HARD_STOP_GRACE = 5.0  # seconds past the time limit before a worker that ignored it is terminated
-START_POLL = 0.25  # seconds between looks at which pages the workers have begun
-
-WARM_UP_PAGE = (b"<html lang=en><body><article><p>" + b"A short warm-up paragraph for the extractor. " * 8
-                + b"</p></article></body></html>")
-
-
-class ExtractionTimeout(Exception):
-    """A page whose extraction took longer than the time limit."""
-
-
-class _Alarm(BaseException):
-    """Raised by SIGALRM inside a worker; a BaseException, so that no ``except Exception`` in
-    trafilatura or lxml swallows it."""
-
-
-def _on_alarm(signum: int, frame: FrameType | None) -> None:
-    raise _Alarm
-
-
-# In a worker process: where it says which page (by token) it has begun, so the parent times
-# each page from then, not from a start-up that may take seconds on a busy machine.
-_starts: Queue[int] | None = None
-
-
-def _warm_up(starts: Queue[int] | None = None) -> None:
-    """Load trafilatura and the language model once per worker, not on the first article."""
-    global _starts
-    _starts = starts
-    signal.signal(signal.SIGALRM, _on_alarm)
-    extract_article(WARM_UP_PAGE, "http://localhost/warm-up", "text/html; charset=utf-8")
-
-
-def extract_with_fingerprint(body: bytes, url: str, content_type: str | None, time_limit: float = 0.0,
-                             token: int | None = None) -> tuple[Extracted, Fingerprint] | None:
-    """Runs in a worker: the CPU-heavy part of cataloguing, extraction and text fingerprints.
-
-    Raises ExtractionTimeout past ``time_limit`` seconds (0: none).
-    """
-    if _starts is not None and token is not None:
-        _starts.put(token)
-    if time_limit:
-        signal.setitimer(signal.ITIMER_REAL, time_limit)
-    try:
-        extracted = extract_article(body, url, content_type)
-        if extracted is None or not extracted.text:
-            return None
-        return extracted, Fingerprint.of(extracted.text)
-    except _Alarm:
-        raise ExtractionTimeout(f"extraction of {url} took longer than {time_limit} s") from None
-    finally:
-        if time_limit:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-
-
-def bounded_html(body: bytes, max_bytes: int) -> bytes:
-    """At most ``max_bytes`` of the page, cut before a tag (a clean cut in any ASCII-based charset)."""
-    if len(body) <= max_bytes:
-        return body
-    cut = body.rfind(b"<", 0, max_bytes)
-    return body[: cut if cut > 0 else max_bytes]
-
 
 class ArticlePipeline:
-    def __init__(self, catalogue: Catalogue, source: Source, stats: StatsCollector, workers: int,
-                 max_bytes: int, time_limit: float) -> None:
+    def __init__(self, catalogue: Catalogue, source: Source, stats: StatsCollector) -> None:
         self.catalogue = catalogue
         self.source = source.name
         self.home_hosts = tuple(source.domains)  # whose canonical URLs an article may take
         self.stats = stats
-        self.workers = workers
-        self.max_bytes = max_bytes
-        self.time_limit = time_limit
-        self.pool, self.starts = self._new_pool()
-        self.slots = asyncio.Semaphore(workers)  # pages in the pool at once: one per worker
-        self.tokens = itertools.count()
-        self.pending: set[int] = set()  # tokens of the pages in the pool
-        self.started: dict[int, float] = {}  # token -> loop time its worker began it
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArticlePipeline:
         context = crawl_context(crawler)
-        workers = crawler.settings.getint("NEWSARCHIVE_EXTRACT_WORKERS") or os.cpu_count() or 1
-        pipeline = cls(context.catalogue, context.source, crawler.stats, workers,
-                       max_bytes=crawler.settings.getint("NEWSARCHIVE_EXTRACT_MAX_BYTES"),
-                       time_limit=crawler.settings.getfloat("NEWSARCHIVE_EXTRACT_TIME_LIMIT"))
-        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
-        return pipeline
+        return cls(context.catalogue, context.source, crawler.stats)
 
-    async def process_item(self, item: dict[str, Any], spider: Any = None) -> dict[str, Any]:
-        body = bounded_html(item["body"], self.max_bytes)
-        if len(body) < len(item["body"]):
+    def process_item(self, item: dict[str, Any], spider: Any = None) -> dict[str, Any]:
+        if item["capped"]:
             self.stats.inc_value("newsarchive/extract_capped")
-        try:
-            result = await self._extract(body, item["url"], item["content_type"])
-        except ExtractionTimeout as exc:
-            return self._not_extracted(item, "extract_timeout", exc)
-        except Exception as exc:  # trafilatura or lxml failing on a hostile page: that page only
-            return self._not_extracted(item, "extract_failed", exc)
-        if result is None:
+        if item["error"]:
+            kind, exc = item["error"]
+            self.stats.inc_value(f"newsarchive/errors/{kind}")
+            logger.warning("%s: %s (%s)", kind, item["url"], exc)
+            return {"url": item["url"], "status": kind}
+        page: PageExtraction = item["extraction"]
+        if page.article is None or page.fingerprint is None:
             self.stats.inc_value("newsarchive/articles_not_extracted")
             return {"url": item["url"], "status": "not-article"}
-        extracted, fingerprint = result
         outcome = self.catalogue.record_article(
-            self.source, item["url"], extracted, capture_id=item["capture_id"], seen=item["fetched"],
-            fingerprint=fingerprint, home_hosts=self.home_hosts,
+            self.source, item["url"], page.article, capture_id=item["capture_id"], seen=item["fetched"],
+            fingerprint=page.fingerprint, home_hosts=self.home_hosts,
         )
         self.stats.inc_value(f"newsarchive/articles_{outcome.status}")
         return {"url": item["url"], "status": outcome.status, "article_id": outcome.article_id}
-
-    async def _extract(self, body: bytes, url: str, content_type: str | None) -> tuple[Extracted, Fingerprint] | None:
-        """Extraction in the pool, within the time limit; once more if the pool broke meanwhile."""
-        async with self.slots:
-            for attempt in (1, 2):
-                pool, starts, token = self.pool, self.starts, next(self.tokens)
-                future = pool.submit(extract_with_fingerprint, body, url, content_type, self.time_limit, token)
-                try:
-                    return await self._outcome(future, starts, token)
-                except TimeoutError:
-                    self._replace_pool(pool)  # its worker did not come back to Python for the alarm
-                    raise ExtractionTimeout(f"extraction of {url} did not stop at {self.time_limit} s") from None
-                except BrokenProcessPool:  # replaced under it, or a worker died (killed for memory)
-                    if attempt == 2:
-                        raise
-                    self._replace_pool(pool)
-        raise AssertionError("unreachable")
-
-    async def _outcome(self, future: Future[Any], starts: Queue[int], token: int) -> Any:
-        """The page's result; TimeoutError once it has run HARD_STOP_GRACE past the limit in its worker."""
-        loop = asyncio.get_running_loop()
-        waiting = asyncio.wrap_future(future)
-        deadline: float | None = None
-        self.pending.add(token)
-        try:
-            while True:
-                timeout = START_POLL if deadline is None else max(0.0, deadline - loop.time())
-                done, _ = await asyncio.wait({waiting}, timeout=timeout)
-                if done:
-                    return waiting.result()
-                if deadline is not None:
-                    raise TimeoutError
-                self._collect_starts(starts, loop.time())
-                if token in self.started:
-                    deadline = self.started[token] + self.time_limit + HARD_STOP_GRACE
-        finally:
-            self.pending.discard(token)
-            self.started.pop(token, None)
-
-    def _collect_starts(self, starts: Queue[int], now: float) -> None:
-        while True:
-            try:
-                token = starts.get_nowait()
-            except queue.Empty:
-                return
-            if token in self.pending:
-                self.started[token] = now
-
-    def _not_extracted(self, item: dict[str, Any], kind: str, exc: Exception) -> dict[str, Any]:
-        self.stats.inc_value(f"newsarchive/errors/{kind}")
-        logger.warning("%s: %s (%s)", kind, item["url"], exc)
-        return {"url": item["url"], "status": kind}
-
-    def _new_pool(self) -> tuple[ProcessPoolExecutor, Queue[int]]:
-        # spawn, not fork: forking a process that runs a reactor and threads is unsafe.
-        context = multiprocessing.get_context("spawn")
-        starts: Queue[int] = context.Queue()
-        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_warm_up,
-                                   initargs=(starts,)), starts
-
-    def _replace_pool(self, broken: ProcessPoolExecutor) -> None:
-        """A fresh pool for the pages to come; the workers of ``broken`` are terminated."""
-        if broken is not self.pool:
-            return  # another page already replaced it
-        self.pool, self.starts = self._new_pool()
-        # The executor has no public way to stop a running task; its processes are all we can reach.
-        for process in list(getattr(broken, "_processes", {}).values()):
-            process.terminate()
-        broken.shutdown(wait=False)  # its running pages fail with BrokenProcessPool and are retried
-
-    def spider_closed(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
+from lxml.html import HtmlElement
 from trafilatura import bare_extraction
 from trafilatura.metadata import extract_metadata
 from trafilatura.utils import load_html
@@ -60,6 +61,11 @@ class Extracted:
     modified: str | None = None  # last modified, as the page's structured data states it
 
 
+def parse_page(body: bytes, content_type: str | None = None) -> HtmlElement | None:
+    """The page's lxml tree as extraction reads it (decoded by :func:`decode_html`), or None."""
+    return load_html(decode_html(body, content_type))
+
+
 def extract_article(
     body: bytes, url: str, content_type: str | None = None, *, published_hint: str | None = None
 ) -> Extracted | None:
@@ -69,9 +75,13 @@ def extract_article(
     sitemap's ``publication_date``, a feed's ``pubDate``): ``published`` comes from the
     page's structured data, then the hint, then htmldate, then the URL (see ``archive.extract.dates``).
     """
-    tree = load_html(decode_html(body, content_type))
-    if tree is None:
-        return None
+    tree = parse_page(body, content_type)
+    return None if tree is None else extract_from_tree(tree, url, published_hint=published_hint)
+
+
+def extract_from_tree(tree: HtmlElement, url: str, *, published_hint: str | None = None) -> Extracted | None:
+    """:func:`extract_article` of a page already parsed by :func:`parse_page`: the crawl's
+    worker reads the page's links in the same tree (``crawler/extraction.py``)."""
     structured = structured_data(tree)
     is_article = says_article(tree, structured)
     now = datetime.now(timezone.utc)

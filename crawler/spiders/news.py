@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlparse, urlsplit, urlunsplit
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
@@ -31,15 +31,18 @@ from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import sitemap_urls_from_robots
+from scrapy.utils.url import url_has_any_extension
 from twisted.internet.error import ConnectError
 from twisted.python.failure import Failure
 
 from archive.article_rule import NON_PAGE_EXTENSIONS, ArticleRule
 from archive.catalogue.database import utcnow
 from archive.config import Source, load_sources, select_sources
-from archive.web.rewrite import css_urls, embedded_urls
+from archive.web.page_links import FEED_TYPES, PageLinks
+from archive.web.rewrite import css_urls
 from archive.urls import fold_variants, normalise_url, same_site
 from crawler.context import crawl_context
+from crawler.extraction import ExtractionTimeout, acquire_pool, bounded_html, html_links
 from crawler.run_record import FIRST_ERROR
 from crawler.feeds import feed_entries, newest_first
 from crawler.retry import RetryLater
@@ -47,7 +50,6 @@ from crawler.size_limit import is_truncated
 from crawler.sitemaps import sitemap_links
 
 REASON_LENGTH = 120  # characters of an error's description kept for a failed run's message
-FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
 # Query parameters and ;path parameters that carry a session, never which page it is
 # (Java servlets, PHP, ASP, ColdFusion, Zen Cart / osCommerce shops). Not ``sid``: PHP-Nuke
 # and its heirs number their stories with it.
@@ -83,6 +85,8 @@ class NewsSpider(Spider):
             _apply_politeness(crawler, source)
         spider = super().from_crawler(crawler, *args, source=source, **kwargs)
         crawler.signals.connect(spider.response_received, signal=signals.response_received)
+        spider.extraction = acquire_pool(crawler)
+        crawler.signals.connect(spider.extraction.release, signal=signals.spider_closed)
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
@@ -184,37 +188,58 @@ class NewsSpider(Spider):
             if self.is_article(entry.url) and (request := self.article_request(entry.url)) is not None:
                 yield request
 
-    def parse_page(self, response: Response) -> Iterator[Request]:
+    async def parse_page(self, response: Response) -> AsyncIterator[Any]:
         """A section or home page: feeds it announces, then its links."""
         if not isinstance(response, TextResponse) or is_truncated(response):
             return
         if response.meta.get("redirect_urls") and self.is_article(response.url):
-            yield from self.parse_article(response)  # a redirect (e.g. /latest) to an article
+            async for output in self.parse_article(response):  # a redirect (e.g. /latest) to an article
+                yield output
             return
         depth = response.meta.get("nav_depth", 0)
-        yield from self._feed_requests(response)
+        for request in self._feed_requests(response):
+            yield request
         for href in response.xpath("//link[@rel='next']/@href | //a[@rel='next']/@href").getall():
             yield self.navigation_request(response.urljoin(href), self.parse_page, nav_depth=depth)
         for link in self.links.extract_links(response):
             if (request := self.follow(link.url, depth + 1)) is not None:
                 yield request
 
-    def parse_article(self, response: Response) -> Iterator[Any]:
-        """An article: hand it to the pipeline, fetch its requisites, follow its links."""
+    async def parse_article(self, response: Response) -> AsyncIterator[Any]:
+        """An article: extracted in the pool, handed to the pipeline; its requisites fetched, its links followed.
+
+        The extraction worker also finds the page's links (crawler/extraction.py); those of a
+        page too large for it, or that it failed on, are found here.
+        """
         if not isinstance(response, TextResponse) or response.status != 200 or is_truncated(response):
             return
         capture = response.meta.get("capture", {})
-        yield {
-            "url": response.url,
-            "body": response.body,
-            "content_type": (response.headers.get("Content-Type") or b"").decode("latin-1"),
-            "capture_id": capture.get("id"),
-            "fetched": capture.get("timestamp"),
-        }
-        yield from self._requisite_requests(response)
-        yield from self._feed_requests(response)
-        for link in self.links.extract_links(response):
-            if self.is_article(link.url) and (request := self.article_request(link.url)) is not None:
+        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
+        body = bounded_html(response.body, self.settings.getint("NEWSARCHIVE_EXTRACT_MAX_BYTES"))
+        item: dict[str, Any] = {"url": response.url, "capture_id": capture.get("id"),
+                                "fetched": capture.get("timestamp"), "capped": len(body) < len(response.body),
+                                "extraction": None, "error": None}
+        try:
+            item["extraction"] = await self.extraction.extract(body, response.url, content_type)
+        except ExtractionTimeout as exc:
+            item["error"] = ("extract_timeout", exc)
+        except Exception as exc:  # trafilatura or lxml failing on a hostile page: that page only
+            item["error"] = ("extract_failed", exc)
+        yield item
+        links = item["extraction"].links if item["extraction"] and not item["capped"] else None
+        for request in self.page_requests(links or html_links(response.text, response.url)):
+            yield request
+
+    def page_requests(self, links: PageLinks) -> Iterator[Request]:
+        """What an article page embeds, the feeds it announces and the articles it links to."""
+        for url in links.embeds:
+            yield from self._requisite(url)
+        for url in links.feeds:
+            if same_site(url, self.hosts):
+                yield self.navigation_request(url, self.parse_feed, priority=15)
+        for url in links.links:
+            if (self.links.matches(url) and not url_has_any_extension(urlparse(url), self.links.deny_extensions)
+                    and self.is_article(url) and (request := self.article_request(url)) is not None):
                 yield request
 
     def parse_requisite(self, response: Response) -> Iterator[Request]:
@@ -226,7 +251,8 @@ class NewsSpider(Spider):
             for url in css_urls(response.text, response.url):
                 yield from self._requisite(url)
         elif "html" in content_type:  # an <iframe>: replayed inside the page, so archived whole
-            yield from self._requisite_requests(response)
+            for url in html_links(response.text, response.url).embeds:
+                yield from self._requisite(url)
 
     def on_error(self, failure: Failure) -> None:
         """A failed request (HTTP error status, DNS, refused, timeout) is counted by kind; the crawl goes on.
@@ -252,21 +278,11 @@ class NewsSpider(Spider):
 
     # --- helpers -------------------------------------------------------------------------
     def _feed_requests(self, response: TextResponse) -> Iterable[Request]:
-        types = " or ".join(f"@type='{t}'" for t in FEED_TYPES)
+        types = " or ".join(f"@type='{t}'" for t in sorted(FEED_TYPES))
         for href in response.xpath(f"//link[@rel='alternate' and ({types})]/@href").getall():
             url = response.urljoin(href)
             if same_site(url, self.hosts):
                 yield self.navigation_request(url, self.parse_feed, priority=15)
-
-    def _requisite_requests(self, response: TextResponse) -> Iterable[Request]:
-        """What the page loads to display itself: exactly what replay rewrites as embedded resources.
-
-        Images (src, srcset, picture sources, lazy-loading data-src), stylesheets, scripts,
-        fonts and icons (link preload/icon), media, frames, and the url()/@import of inline
-        styles (archive.web.rewrite.embedded_urls).
-        """
-        for url in embedded_urls(response.text, response.url):
-            yield from self._requisite(url)
 
     def _requisite(self, url: str) -> Iterable[Request]:
         if url.startswith(("http://", "https://")) and same_site(url, self.requisite_hosts):

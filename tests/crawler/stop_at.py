@@ -52,13 +52,14 @@ class StopAt:
         if self.point == "warc-write":
             if code.co_name == "_write_warc_record" and code.co_filename.endswith("warcio/warcwriter.py"):
                 if event == "call":
-                    out = frame.f_locals["out"]  # the file, before warcio wraps it in its gzip writer
+                    out = frame.f_locals["out"]  # the record's gzip member (archive/warc/writer.py), over the file
+                    out = getattr(out, "out", out)
                     self.record = (out, out.tell()) if frame.f_locals["record"].rec_type == "response" else None
                     self.flushing = False
                 elif event == "return":
                     self.record = None  # written whole
             elif self.record is not None:
-                if event == "call" and code.co_name == "flush" and code.co_filename.endswith("warcio/warcwriter.py"):
+                if event == "call" and code.co_name == "flush" and code.co_filename.endswith("archive/warc/writer.py"):
                     self.flushing = True
                 out, start = self.record
                 on_disk = os.fstat(out.fileno()).st_size

@@ -7,7 +7,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from crawler.pipelines import ExtractionTimeout, _warm_up, bounded_html, extract_with_fingerprint
+from crawler.extraction import ExtractionTimeout, _warm_up, bounded_html, extract_page
 
 STORY = (b"<html lang=en><head><meta charset=utf-8><title>Pier</title></head><body><article><h1>Pier</h1>"
          + b"".join(b"<p>Paragraph %d of the story about the old pier, long enough to be text.</p>" % n
@@ -30,7 +30,7 @@ def pool() -> ProcessPoolExecutor:
 def test_a_page_past_the_time_limit_is_interrupted_and_the_worker_goes_on(pool: ProcessPoolExecutor) -> None:
     slow = STORY + b"<script>/* filler */</script>\n" * 9000 + b"</body></html>"  # ~2 s of Python-level work
     with pytest.raises(ExtractionTimeout):
-        pool.submit(extract_with_fingerprint, slow, "http://news.example/slow", None, 0.3).result(timeout=120)
-    result = pool.submit(extract_with_fingerprint, STORY + b"</body></html>", "http://news.example/ok", None,
+        pool.submit(extract_page, slow, "http://news.example/slow", None, 0.3).result(timeout=120)
+    result = pool.submit(extract_page, STORY + b"</body></html>", "http://news.example/ok", None,
                          30.0).result(timeout=60)
-    assert result is not None and "old pier" in result[0].text
+    assert result.article is not None and "old pier" in result.article.text

@@ -173,6 +173,25 @@ def test_gzip_content_encoding_is_kept_with_the_compressed_bytes(warc_dir: Path)
     assert capture.mime == "text/html"
 
 
+def test_compressed_payloads_are_stored_and_text_compressed_each_record_its_own_gzip_member(warc_dir: Path) -> None:
+    photo = bytes(range(256)) * 400  # a 100 kB "JPEG": a pattern gzip would shrink, had it been tried
+    with WarcWriter(warc_dir, "news") as writer:
+        page = exchange(writer, "https://news.example/page", response_headers=[("Content-Type", "text/html")],
+                        payload=HTML * 50)
+        encoded = exchange(writer, "https://news.example/encoded", payload=gzip.compress(HTML * 50 + b"!"))
+        image = exchange(writer, "https://news.example/photo.jpg", response_headers=[("Content-Type", "image/jpeg")],
+                         payload=photo)
+    assert page.length < len(HTML * 50) / 10  # compressed
+    assert encoded.length > len(gzip.compress(HTML * 50 + b"!"))  # stored as it came: no second deflate
+    assert image.length > len(photo)
+    for capture, payload in ((page, HTML * 50), (image, photo)):
+        assert read_capture(warc_dir / writer.files[0], capture.offset).payload == payload
+    with open(warc_dir / writer.files[0], "rb") as f:  # one gzip member per record, each read on its own
+        f.seek(image.offset)
+        assert gzip.decompress(f.read(image.length)).startswith(b"WARC/1.1\r\nWARC-Type: response")
+    assert warcio_check(warc_dir / writer.files[0]).returncode == 0
+
+
 def test_transfer_encoding_is_renamed_so_readers_do_not_dechunk_again(warc_dir: Path) -> None:
     with WarcWriter(warc_dir, "news") as writer:
         exchange(

@@ -121,7 +121,7 @@ def test_a_broken_record_followed_by_whole_ones_is_damage_and_left_alone(finishe
 def test_a_file_a_live_writer_owns_is_left_alone_and_its_captures_read(tmp_path: Path) -> None:
     catalogue = Catalogue(f"sqlite:///{tmp_path / 'catalogue.sqlite'}")
     warc_dir = tmp_path / "warcs"
-    writer = WarcWriter(warc_dir, prefix)
+    writer = WarcWriter(warc_dir, "news")
     info = write(writer, "/2019/1/a.html", b"<p>story</p>")
     catalogue.add_capture(None, info)
     [open_path] = open_files(warc_dir)
