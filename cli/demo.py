@@ -69,7 +69,7 @@ def run_demo(settings: Settings, out: TextIO, port: int = 8765) -> int:
         (f"show {example_id}", "one article, its versions and captures"),
         ("runs", "crawl history"),
         ("verify", "check every WARC record and catalogue pointer"),
-        ("serve", "search, API and replay at http://127.0.0.1:8000/"),
+        ("serve", "search and API at http://127.0.0.1:8000/, replay from :8080"),
         ("demo", "again: known articles are not fetched twice"),
         ("crawl", f"your own news sites, once {settings.sources_file} lists them"),
     ):
