@@ -73,6 +73,20 @@ def normalise_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path or "/", query, ""))
 
 
+def without_tracking(url: str) -> str:
+    """The URL with its tracking parameters (``TRACKING_PARAMS``...) removed and nothing else changed.
+
+    What the crawler requests for an article linked as ``?utm_source=...``: the page the
+    reader reads, under the URL that names it, spelt as the site spells it (the query's order
+    and encoding kept, unlike :func:`normalise_url`).
+    """
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    query = "&".join(pair for pair in parts.query.split("&") if pair and not _is_tracking(pair))
+    return urlunsplit(parts._replace(query=query)) if query != parts.query else url
+
+
 def _is_tracking(pair: str) -> bool:
     name, _, value = pair.partition("=")
     name = unquote_plus(name).lower()

@@ -47,7 +47,7 @@ class ArticlePipeline:
             return {"url": item["url"], "status": "not-article"}
         outcome = self.catalogue.record_article(
             self.source, item["url"], page.article, capture_id=item["capture_id"], seen=item["fetched"],
-            fingerprint=page.fingerprint, home_hosts=self.home_hosts,
+            fingerprint=page.fingerprint, home_hosts=self.home_hosts, linked_url=item.get("linked_url"),
         )
         self.stats.inc_value(f"newsarchive/articles_{outcome.status}")
         return {"url": item["url"], "status": outcome.status, "article_id": outcome.article_id}

@@ -64,14 +64,16 @@ class ArticleRegistry(CatalogueDatabase):
 
     def record_article(self, source: str, url: str, extracted: Extracted, *,
                        capture_id: int | None = None, seen: datetime | None = None,
-                       fingerprint: Fingerprint | None = None, home_hosts: Iterable[str] = ()) -> ArticleOutcome:
+                       fingerprint: Fingerprint | None = None, home_hosts: Iterable[str] = (),
+                       linked_url: str | None = None) -> ArticleOutcome:
         """Catalogue an extracted page under its canonical identity, with the dedup rules.
 
         ``home_hosts``: the source's own hosts, whose canonical URLs the page may take and on
-        which a page is at home (see :func:`archive.urls.article_url_key`).
+        which a page is at home (see :func:`archive.urls.article_url_key`). ``linked_url``: the
+        URL as a page linked it, when the crawl fetched it under another (trackers removed).
         """
         page = _Page(self.source_id(source), url, extracted, fingerprint or Fingerprint.of(extracted.text),
-                     capture_id, naive_utc(seen) if seen else utcnow(), tuple(home_hosts))
+                     capture_id, naive_utc(seen) if seen else utcnow(), tuple(home_hosts), linked_url)
         try:
             with self.session() as session:
                 return self._record_article(session, page)
@@ -83,7 +85,7 @@ class ArticleRegistry(CatalogueDatabase):
         extracted, fingerprint = page.extracted, page.fingerprint
         key = article_url_key(page.url, extracted.canonical_url, page.home_hosts)
         page_url = normalise_url(page.url)
-        urls = {page.url, page_url, key}
+        urls = {page.url, page_url, key, *([page.linked_url] if page.linked_url else [])}
         # FOR UPDATE (PostgreSQL; SQLite has one writer anyway): workers recording the same article
         # take turns, each reading the row (versions_count) as the previous one left it.
         article = session.scalar(select(Article).where(Article.canonical_url == key).with_for_update())
@@ -195,6 +197,7 @@ class _Page:
     capture_id: int | None
     seen: datetime
     home_hosts: tuple[str, ...]
+    linked_url: str | None = None
 
 
 def _more_original(new: Article, old: Article) -> bool:

@@ -18,16 +18,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 from warcio.timeutils import iso_date_to_datetime
 
 from archive.catalogue.models import Capture
 from archive.catalogue.store import Catalogue
-from archive.urls import surt
+from archive.urls import surt, without_tracking
 
 MATCH_TYPES = ("exact", "prefix", "host", "domain")
 NOT_MODIFIED = 304  # a capture without a body: replay shows the one it confirmed instead
+FUZZY_CANDIDATES = 200  # URLs of one path with other queries read to find one that differs by trackers
 NEARBY_SCAN = 20  # captures read per URL a "not archived" page wants: a URL crawled often repeats
 
 
@@ -76,8 +79,8 @@ class CaptureIndex:
         and carry none. Two indexed queries, the two captures on each side of ``moment``,
         give the capture and the previous and next ones the banner links to.
         """
-        key = surt(url)
         with self.catalogue.session() as session:
+            key = self._urlkey(session, url)
             base = select(Capture).where(Capture.urlkey == key, Capture.status != NOT_MODIFIED)
             before = session.scalars(base.where(Capture.timestamp <= moment)
                                      .order_by(Capture.timestamp.desc(), Capture.id.desc()).limit(2)).all()
@@ -90,6 +93,29 @@ class CaptureIndex:
         at = len(before) - 1 if earlier_wins else len(before)
         return Closest(timeline[at], timeline[at - 1] if at > 0 else None,
                        timeline[at + 1] if at + 1 < len(timeline) else None)
+
+    @staticmethod
+    def _urlkey(session: Session, url: str) -> str:
+        """The urlkey captures of ``url`` are under: its own, else one that differs by tracking parameters only.
+
+        pywb's fuzzy matching, for trackers: a URL asked for with ``?utm_source=...`` finds the
+        capture of the clean URL, and the clean URL finds a capture archived with trackers (one
+        indexed range read of the keys that share its path).
+        """
+        key = surt(url)
+        if session.scalar(select(Capture.id).where(Capture.urlkey == key).limit(1)) is not None:
+            return key
+        clean = without_tracking(url)
+        clean_key = surt(clean)
+        if clean_key != key and session.scalar(select(Capture.id).where(Capture.urlkey == clean_key).limit(1)):
+            return clean_key
+        start, end = search_range(urlsplit(clean)._replace(query="", fragment="").geturl() + "?", "prefix")
+        for other_key, other_url in session.execute(
+                select(Capture.urlkey, Capture.url).where(Capture.urlkey >= start, Capture.urlkey < end)
+                .distinct().limit(FUZZY_CANDIDATES)):
+            if surt(without_tracking(other_url)) == clean_key:
+                return other_key
+        return key
 
     def original(self, revisit: Capture) -> Capture | None:
         """The response capture whose payload a revisit record stands for.

@@ -40,7 +40,7 @@ from archive.catalogue.database import utcnow
 from archive.config import Source, load_sources, select_sources
 from archive.web.page_links import FEED_TYPES, PageLinks
 from archive.web.rewrite import css_urls
-from archive.urls import fold_variants, normalise_url, same_site
+from archive.urls import fold_variants, normalise_url, same_site, without_tracking
 from crawler.context import crawl_context
 from crawler.extraction import ExtractionTimeout, acquire_pool, bounded_html, html_links
 from crawler.run_record import FIRST_ERROR
@@ -132,8 +132,10 @@ class NewsSpider(Spider):
             return None
         if not self.claim_article(url):
             return None
-        return Request(url, callback=self.parse_article, priority=5, errback=self.on_error,
-                       meta={"article_claim": self.article_key(url)})
+        # Requested without its trackers (?utm_source=...): archived under the URL that names the
+        # page; the URL as linked is kept among the article's URLs.
+        return Request(without_tracking(url), callback=self.parse_article, priority=5, errback=self.on_error,
+                       meta={"article_claim": self.article_key(url), "linked_url": url})
 
     def navigation_request(self, url: str, callback: Any, priority: int = 0, **meta: Any) -> Request:
         """A request for robots.txt, a feed, a sitemap or a section page: conditional on recrawls."""
@@ -216,7 +218,8 @@ class NewsSpider(Spider):
         capture = response.meta.get("capture", {})
         content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
         body = bounded_html(response.body, self.settings.getint("NEWSARCHIVE_EXTRACT_MAX_BYTES"))
-        item: dict[str, Any] = {"url": response.url, "capture_id": capture.get("id"),
+        item: dict[str, Any] = {"url": response.url, "linked_url": response.meta.get("linked_url"),
+                                "capture_id": capture.get("id"),
                                 "fetched": capture.get("timestamp"), "capped": len(body) < len(response.body),
                                 "extraction": None, "error": None}
         try:

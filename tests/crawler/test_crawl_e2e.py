@@ -15,11 +15,15 @@ import subprocess
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.catalogue.store import Catalogue
+from archive.config import Settings
+from archive.warc.index import CaptureIndex
 from tests.scoring import shingle_scores
 from tests.command import run_cli_in
 from tests.site_server import SiteServer
@@ -77,6 +81,26 @@ def test_syndicated_copy_is_linked_to_the_first_seen(crawled: Crawled) -> None:
     first, second = sorted([main, copy], key=lambda a: a["id"])
     assert first["duplicate_of"] is None
     assert second["duplicate_of"] == first["id"]
+
+
+def test_an_article_linked_with_trackers_is_fetched_and_replayed_without_them(crawled: Crawled) -> None:
+    """The home page links it with ?utm_source=... first: it is fetched and archived clean, and
+    replay answers both spellings with that capture (pywb-style fuzzy matching)."""
+    tracked, clean = crawled.site.tracking.path, crawled.site.tracking.article.path
+    assert tracked not in crawled.paths and clean in crawled.paths
+    article = crawled.by_canonical()[crawled.base + clean]
+    assert article["url"] == crawled.base + clean
+    settings = Settings(data_dir=crawled.workdir / "data")
+    catalogue = Catalogue(settings.database_url, read_only=True)
+    try:
+        index = CaptureIndex(catalogue)
+        now = datetime.now()
+        clean_capture = index.closest(crawled.base + clean, now)
+        tracked_capture = index.closest(crawled.base + tracked + "&fbclid=x", now)
+        assert clean_capture is not None and tracked_capture is not None
+        assert tracked_capture.capture.id == clean_capture.capture.id
+    finally:
+        catalogue.close()
 
 
 def test_feed_only_and_sitemap_only_articles_are_found(crawled: Crawled) -> None:

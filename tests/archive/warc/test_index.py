@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import text
 
 from archive.catalogue.models import Capture
 from archive.catalogue.store import Catalogue
 from archive.warc.index import MATCH_TYPES, CaptureIndex, CaptureQueryError, search_range
+from archive.warc.records import CaptureInfo
 
 
 @pytest.mark.parametrize(("url", "match_type", "expected"), [
@@ -52,3 +54,32 @@ def test_every_match_type_is_read_from_the_urlkey_index(catalogue_url: str, matc
     finally:
         catalogue.close()
     assert "ix_captures_urlkey_timestamp" in plan, plan
+
+
+def _capture(url: str, when: datetime, offset: int) -> CaptureInfo:
+    return CaptureInfo(url=url, timestamp=when, status=200, mime="text/html", record_type="response",
+                       warc_file="news-20260101000000-00000.warc.gz", offset=offset, length=100,
+                       payload_digest=f"sha1:{offset:032d}", refers_to_url=None, refers_to_date=None)
+
+
+def test_a_url_with_or_without_trackers_finds_the_same_capture(catalogue_url: str) -> None:
+    """pywb-style fuzzy matching: tracking parameters do not make another page."""
+    catalogue = Catalogue(catalogue_url)
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    tracked = "http://news.example/2026/story.html?id=7&utm_source=rss&utm_medium=feed"
+    catalogue.add_capture(None, _capture(tracked, when, 1))  # archived by an older crawl, trackers and all
+    catalogue.add_capture(None, _capture("http://news.example/2026/story.html?id=8", when, 2))  # another page
+    catalogue.add_capture(None, _capture("http://news.example/2026/clean.html", when, 3))
+    index = CaptureIndex(catalogue)
+    try:
+        def found(url: str) -> int | None:
+            closest = index.closest(url, when.replace(tzinfo=None))
+            return closest.capture.warc_offset if closest else None
+
+        assert found("http://news.example/2026/story.html?id=7") == 1
+        assert found("http://news.example/2026/story.html?fbclid=abc&id=7") == 1
+        assert found("http://news.example/2026/story.html?id=8&utm_campaign=x") == 2
+        assert found("http://news.example/2026/clean.html?utm_source=home") == 3
+        assert found("http://news.example/2026/story.html?id=9") is None  # another id is another page
+    finally:
+        catalogue.close()
