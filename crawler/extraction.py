@@ -88,7 +88,7 @@ def _warm_up(starts: Queue[int] | None = None) -> None:
 
 
 def extract_page(body: bytes, url: str, content_type: str | None, time_limit: float = 0.0,
-                 token: int | None = None) -> PageExtraction:
+                 token: int | None = None, published_hint: str | None = None) -> PageExtraction:
     """Runs in a worker: the CPU-heavy part of crawling a page, its links, extraction and fingerprints.
 
     Raises ExtractionTimeout past ``time_limit`` seconds (0: none).
@@ -102,7 +102,7 @@ def extract_page(body: bytes, url: str, content_type: str | None, time_limit: fl
         if tree is None:
             return PageExtraction(None, None, PageLinks())
         links = page_links(tree, url)  # before extraction, which may prune the tree
-        extracted = extract_from_tree(tree, url)
+        extracted = extract_from_tree(tree, url, published_hint=published_hint)
         if extracted is None or not extracted.text:
             return PageExtraction(None, None, links)
         return PageExtraction(extracted, Fingerprint.of(extracted.text), links)
@@ -140,12 +140,13 @@ class ExtractionPool:
         self.started: dict[int, float] = {}  # token -> loop time its worker began it
         self.users = 0  # crawls using it; the last one to close shuts it down
 
-    async def extract(self, body: bytes, url: str, content_type: str | None) -> PageExtraction:
+    async def extract(self, body: bytes, url: str, content_type: str | None,
+                      published_hint: str | None = None) -> PageExtraction:
         """Extraction in the pool, within the time limit; once more if the pool broke meanwhile."""
         async with self.slots:
             for attempt in (1, 2):
                 pool, starts, token = self.pool, self.starts, next(self.tokens)
-                future = pool.submit(extract_page, body, url, content_type, self.time_limit, token)
+                future = pool.submit(extract_page, body, url, content_type, self.time_limit, token, published_hint)
                 try:
                     return await self._outcome(future, starts, token)
                 except TimeoutError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass, field
+from io import BytesIO
 
 from lxml import etree
 from scrapy.utils.gz import gunzip
@@ -26,6 +27,8 @@ class SitemapLinks:
 
     kind: str = ""  # "urlset", "sitemapindex", or "" when the bytes are no sitemap
     urls: list[str] = field(default_factory=list)
+    # URL -> the Google News sitemap's <news:publication_date> (W3C datetime, as written)
+    published: dict[str, str] = field(default_factory=dict)
 
 
 def sitemap_links(body: bytes, url: str, max_size: int = 0) -> SitemapLinks:
@@ -55,4 +58,23 @@ def sitemap_links(body: bytes, url: str, max_size: int = 0) -> SitemapLinks:
                 break
     except (etree.LxmlError, ValueError):  # broken past some entries: keep those
         pass
-    return SitemapLinks(sitemap.type, list(urls))
+    published = _news_dates(body, url, urls) if b"publication_date" in body else {}
+    return SitemapLinks(sitemap.type, list(urls), published)
+
+
+def _news_dates(body: bytes, url: str, urls: dict[str, None]) -> dict[str, str]:
+    """``<news:publication_date>`` of each listed URL (Scrapy's Sitemap drops nested elements)."""
+    dates: dict[str, str] = {}
+    try:
+        for _, element in etree.iterparse(BytesIO(body), events=("end",), recover=True, resolve_entities=False,
+                                          remove_comments=True, remove_pis=True):
+            if not isinstance(element.tag, str) or etree.QName(element).localname != "url":
+                continue
+            loc = absolute_http_url(element.findtext("{*}loc"), url)
+            stated = element.findtext("{*}news/{*}publication_date")
+            if loc in urls and stated and stated.strip():
+                dates[loc] = stated.strip()[:40]
+            element.clear()
+    except (etree.LxmlError, ValueError):  # broken past some entries: keep those
+        pass
+    return dates

@@ -126,8 +126,12 @@ class NewsSpider(Spider):
         self.queued_urls.add(key)
         return True
 
-    def article_request(self, url: str) -> Request | None:
-        """A request for an article URL, or None when it is known or already queued."""
+    def article_request(self, url: str, published_hint: str | None = None) -> Request | None:
+        """A request for an article URL, or None when it is known or already queued.
+
+        ``published_hint``: when a feed or a Google News sitemap says it was published, for
+        extraction to use when the page itself states no date (archive.extract.dates).
+        """
         if not _valid(url) or not self.rule.is_site_page(url):
             return None
         if not self.claim_article(url):
@@ -135,17 +139,18 @@ class NewsSpider(Spider):
         # Requested without its trackers (?utm_source=...): archived under the URL that names the
         # page; the URL as linked is kept among the article's URLs.
         return Request(without_tracking(url), callback=self.parse_article, priority=5, errback=self.on_error,
-                       meta={"article_claim": self.article_key(url), "linked_url": url})
+                       meta={"article_claim": self.article_key(url), "linked_url": url,
+                             "published_hint": published_hint})
 
     def navigation_request(self, url: str, callback: Any, priority: int = 0, **meta: Any) -> Request:
         """A request for robots.txt, a feed, a sitemap or a section page: conditional on recrawls."""
         return Request(url, callback=callback, priority=priority, errback=self.on_error,
                        meta={"conditional": True, **meta})
 
-    def follow(self, url: str, nav_depth: int) -> Request | None:
+    def follow(self, url: str, nav_depth: int, published_hint: str | None = None) -> Request | None:
         """A request for any discovered URL: article, or navigation page within depth."""
         if self.is_article(url):
-            return self.article_request(url)
+            return self.article_request(url, published_hint)
         if nav_depth > self.settings.getint("NEWSARCHIVE_NAV_DEPTH") or not same_site(url, self.hosts):
             return None
         key = without_session_ids(url)
@@ -178,7 +183,7 @@ class NewsSpider(Spider):
             if sitemap.kind == "sitemapindex":
                 if same_site(loc, self.hosts):
                     yield self.navigation_request(loc, self.parse_sitemap, priority=20)
-            elif (request := self.follow(loc, nav_depth=1)) is not None:
+            elif (request := self.follow(loc, nav_depth=1, published_hint=sitemap.published.get(loc))) is not None:
                 yield request
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
@@ -187,7 +192,8 @@ class NewsSpider(Spider):
             return
         content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
         for entry in newest_first(feed_entries(response.body, response.url, content_type)):
-            if self.is_article(entry.url) and (request := self.article_request(entry.url)) is not None:
+            hint = entry.published.isoformat() if entry.published else None
+            if self.is_article(entry.url) and (request := self.article_request(entry.url, hint)) is not None:
                 yield request
 
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
@@ -223,7 +229,8 @@ class NewsSpider(Spider):
                                 "fetched": capture.get("timestamp"), "capped": len(body) < len(response.body),
                                 "extraction": None, "error": None}
         try:
-            item["extraction"] = await self.extraction.extract(body, response.url, content_type)
+            item["extraction"] = await self.extraction.extract(body, response.url, content_type,
+                                                               response.meta.get("published_hint"))
         except ExtractionTimeout as exc:
             item["error"] = ("extract_timeout", exc)
         except Exception as exc:  # trafilatura or lxml failing on a hostile page: that page only
