@@ -15,7 +15,7 @@ on PostgreSQL the column has the "C" collation, migration 0006).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -80,12 +80,10 @@ class CaptureIndex:
         give the capture and the previous and next ones the banner links to.
         """
         with self.catalogue.session() as session:
-            key = self._urlkey(session, url)
-            base = select(Capture).where(Capture.urlkey == key, Capture.status != NOT_MODIFIED)
-            before = session.scalars(base.where(Capture.timestamp <= moment)
-                                     .order_by(Capture.timestamp.desc(), Capture.id.desc()).limit(2)).all()
-            after = session.scalars(base.where(Capture.timestamp > moment)
-                                    .order_by(Capture.timestamp, Capture.id).limit(2)).all()
+            key = surt(url)
+            before, after = self._around(session, key, moment)
+            if not (before or after) and (fuzzy := self._fuzzy_urlkey(session, url, key)) is not None:
+                before, after = self._around(session, fuzzy, moment)
         timeline = [*reversed(before), *after]  # in time order; moment falls between before and after
         if not timeline:
             return None
@@ -95,16 +93,26 @@ class CaptureIndex:
                        timeline[at + 1] if at + 1 < len(timeline) else None)
 
     @staticmethod
-    def _urlkey(session: Session, url: str) -> str:
-        """The urlkey captures of ``url`` are under: its own, else one that differs by tracking parameters only.
+    def _around(session: Session, key: str, moment: datetime) -> tuple[Sequence[Capture], Sequence[Capture]]:
+        """The two replayable captures of ``key`` at or before ``moment``, newest first, and the two after."""
+        base = select(Capture).where(Capture.urlkey == key, Capture.status != NOT_MODIFIED)
+        before = session.scalars(base.where(Capture.timestamp <= moment)
+                                 .order_by(Capture.timestamp.desc(), Capture.id.desc()).limit(2)).all()
+        after = session.scalars(base.where(Capture.timestamp > moment)
+                                .order_by(Capture.timestamp, Capture.id).limit(2)).all()
+        return before, after
+
+    @staticmethod
+    def _fuzzy_urlkey(session: Session, url: str, key: str) -> str | None:
+        """For a URL with no capture under its own ``key``: one that differs by tracking parameters only.
 
         pywb's fuzzy matching, for trackers: a URL asked for with ``?utm_source=...`` finds the
         capture of the clean URL, and the clean URL finds a capture archived with trackers (one
-        indexed range read of the keys that share its path).
+        indexed range read of the keys that share its path). Asked only on a miss, so replay of
+        an archived URL costs no extra query.
         """
-        key = surt(url)
         if session.scalar(select(Capture.id).where(Capture.urlkey == key).limit(1)) is not None:
-            return key
+            return None  # captured, only not replayable (304s): as without fuzzy matching
         clean = without_tracking(url)
         clean_key = surt(clean)
         if clean_key != key and session.scalar(select(Capture.id).where(Capture.urlkey == clean_key).limit(1)):
@@ -115,7 +123,7 @@ class CaptureIndex:
                 .distinct().limit(FUZZY_CANDIDATES)):
             if surt(without_tracking(other_url)) == clean_key:
                 return other_key
-        return key
+        return None
 
     def original(self, revisit: Capture) -> Capture | None:
         """The response capture whose payload a revisit record stands for.
