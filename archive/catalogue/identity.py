@@ -88,10 +88,7 @@ class ArticleRegistry(CatalogueDatabase):
         urls = {page.url, page_url, key, *([page.linked_url] if page.linked_url else [])}
         # FOR UPDATE (PostgreSQL; SQLite has one writer anyway): workers recording the same article
         # take turns, each reading the row (versions_count) as the previous one left it.
-        article = session.scalar(select(Article).where(Article.canonical_url == key).with_for_update())
-        if article is None:
-            article_id = session.scalar(select(ArticleUrl.article_id).where(ArticleUrl.url == page_url))
-            article = session.get(Article, article_id, with_for_update=True) if article_id else None
+        article = _article_at(session, key, page_url, lock=True)
         if article is not None:
             self._add_urls(session, article.id, urls)
             article.last_seen = max(article.last_seen, page.seen)
@@ -147,10 +144,7 @@ class ArticleRegistry(CatalogueDatabase):
         """The original this text copies: the article another site's canonical names if the text
         matches it, else the first with the same text (exact) or a SimHash neighbour (near)."""
         if claimed is not None:
-            named = session.scalar(select(Article).where(Article.canonical_url == claimed))
-            if named is None:
-                named_id = session.scalar(select(ArticleUrl.article_id).where(ArticleUrl.url == claimed))
-                named = session.get(Article, named_id) if named_id else None
+            named = _article_at(session, claimed, claimed)
             if named is not None:
                 root = session.get(Article, named.duplicate_of) if named.duplicate_of else named
                 if root.content_hash == fingerprint.content_hash:
@@ -198,6 +192,16 @@ class _Page:
     seen: datetime
     home_hosts: tuple[str, ...]
     linked_url: str | None = None
+
+
+def _article_at(session: Session, key: str, url: str, *, lock: bool = False) -> Article | None:
+    """The article whose canonical URL is ``key``, else the one seen at ``url``; ``lock``: FOR UPDATE."""
+    by_key = select(Article).where(Article.canonical_url == key)
+    article = session.scalar(by_key.with_for_update() if lock else by_key)
+    if article is None:
+        article_id = session.scalar(select(ArticleUrl.article_id).where(ArticleUrl.url == url))
+        article = session.get(Article, article_id, with_for_update=lock) if article_id else None
+    return article
 
 
 def _more_original(new: Article, old: Article) -> bool:
