@@ -20,13 +20,13 @@ ISO_TIME = re.compile(r"^(\d{4}-\d\d-\d\d)T(\d\d:\d\d):\d\d(\.\d+)?Z?$")
 # the names), so that a table of runs or articles fits an 80-column terminal.
 TABLE_LABELS = {
     "articles_new": "new", "articles_updated": "updated", "articles_duplicate": "dup", "duplicate_of": "dup of",
-    "language": "lang", "not_modified": "304s", "next_run": "next", "last_run": "last run",
+    "language": "lang", "not_modified": "304s", "not_articles": "no art.", "next_run": "next", "last_run": "last run",
     "last_status": "status", "last_pages": "pages", "last_articles_new": "new", "last_errors": "errors",
 }
 # Columns of short values (numbers, times, codes), never wrapped: when a table is wider than the
 # terminal, the prose columns (titles, names, messages) fold instead of every column shrinking.
 NARROW_FIELDS = frozenset({
-    "id", "published", "language", "status", "started", "finished", "pages", "not_modified", "bytes",
+    "id", "published", "language", "status", "started", "finished", "pages", "not_modified", "not_articles", "bytes",
     "articles_new", "articles_updated", "articles_duplicate", "errors", "duplicate_of", "first_seen",
     "last_seen", "next_run", "last_run", "last_status", "last_pages", "last_articles_new", "last_errors",
     "count", "day",

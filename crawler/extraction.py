@@ -72,6 +72,7 @@ class PageExtraction:
     article: Extracted | None  # None: no article text
     fingerprint: Fingerprint | None
     links: PageLinks
+    not_article: str | None = None  # why there is no article: not_html (nothing to parse), too_short
 
 
 # In a worker process: where it says which page (by token) it has begun, so the parent times
@@ -100,11 +101,11 @@ def extract_page(body: bytes, url: str, content_type: str | None, time_limit: fl
     try:
         tree = parse_page(body, content_type)
         if tree is None:
-            return PageExtraction(None, None, PageLinks())
+            return PageExtraction(None, None, PageLinks(), "not_html")
         links = page_links(tree, url)  # before extraction, which may prune the tree
         extracted = extract_from_tree(tree, url, published_hint=published_hint)
         if extracted is None or not extracted.text:
-            return PageExtraction(None, None, links)
+            return PageExtraction(None, None, links, "too_short")
         return PageExtraction(extracted, Fingerprint.of(extracted.text), links)
     except _Alarm:
         raise ExtractionTimeout(f"extraction of {url} took longer than {time_limit} s") from None

@@ -2,7 +2,9 @@
 
 The spider hands over each article page already extracted (in the process's extraction
 pool, ``crawler/extraction.py``); what is left for the pipeline is the catalogue write, and
-the counting of pages that were not extracted (not an article, a timeout, a failure).
+the counting of pages that were not extracted (not an article, a timeout, a failure). A page
+that is not an article is remembered as such, so the next crawl does not fetch it again; one
+remembered so that now is an article is forgotten.
 """
 
 from __future__ import annotations
@@ -44,10 +46,14 @@ class ArticlePipeline:
         page: PageExtraction = item["extraction"]
         if page.article is None or page.fingerprint is None:
             self.stats.inc_value("newsarchive/articles_not_extracted")
+            self.catalogue.record_not_article(self.source, item["article_key"], reason=page.not_article or "too_short",
+                                              capture_id=item["capture_id"], seen=item["fetched"])
             return {"url": item["url"], "status": "not-article"}
         outcome = self.catalogue.record_article(
             self.source, item["url"], page.article, capture_id=item["capture_id"], seen=item["fetched"],
             fingerprint=page.fingerprint, home_hosts=self.home_hosts, linked_url=item.get("linked_url"),
         )
+        if item["was_not_article"]:
+            self.catalogue.forget_not_article(self.source, item["article_key"])
         self.stats.inc_value(f"newsarchive/articles_{outcome.status}")
         return {"url": item["url"], "status": outcome.status, "article_id": outcome.article_id}

@@ -38,6 +38,7 @@ def run_figures(stats: dict[str, Any]) -> dict[str, Any]:
     return {
         "pages": stats.get("newsarchive/responses", 0),  # every archived response, robots.txt included
         "not_modified": stats.get("newsarchive/not_modified", 0),  # of those, 304s to conditional GETs
+        "not_articles": stats.get("newsarchive/articles_not_extracted", 0),  # article URLs with no article
         "bytes": stats.get("newsarchive/bytes", 0),
         "articles_new": stats.get("newsarchive/articles_new", 0),
         "articles_updated": stats.get("newsarchive/articles_updated", 0),

@@ -53,7 +53,7 @@ from archive.warc.files import finished_name, open_files, resolve
 logger = logging.getLogger("newsarchive.scheduler")
 
 POLL_SECONDS = 0.5  # how often a supervisor looks at its crawl process; bounds stop latency
-RUN_FIGURES = ("status", "pages", "not_modified", "bytes", "articles_new", "articles_updated",
+RUN_FIGURES = ("status", "pages", "not_modified", "not_articles", "bytes", "articles_new", "articles_updated",
                "articles_duplicate", "errors", "error_kinds", "warc_files", "message")  # crawl-end's fields
 TIME_LIMIT = "time-limit"  # why the supervisor stopped a crawl
 SHUTDOWN = "shutdown"

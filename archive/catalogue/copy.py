@@ -29,7 +29,16 @@ from archive.catalogue.database import (
     describe_url,
     upgrade_schema,
 )
-from archive.catalogue.models import JOBS_TABLE, Article, ArticleUrl, ArticleVersion, Capture, CrawlRun, SourceRow
+from archive.catalogue.models import (
+    JOBS_TABLE,
+    Article,
+    ArticleUrl,
+    ArticleVersion,
+    Capture,
+    CrawlRun,
+    NotArticle,
+    SourceRow,
+)
 from archive.config import COPY_BATCH_ROWS
 
 
@@ -87,6 +96,7 @@ def _plans(source: Engine, target: Engine) -> list[TablePlan]:
         TablePlan(Article.__table__, ("id",), "id"),
         TablePlan(ArticleVersion.__table__, ("id",), "id"),
         TablePlan(ArticleUrl.__table__, ("article_id", "url"), "article_id", inclusive=True),
+        TablePlan(NotArticle.__table__, ("id",), "id"),
     ]
     if inspect(source).has_table(JOBS_TABLE):  # APScheduler's, there once `schedule run` has run on the catalogue
         plans.append(TablePlan(SQLAlchemyJobStore(engine=target, tablename=JOBS_TABLE).jobs_t, ("id",), None))

@@ -128,6 +128,7 @@ class ArticleRegistry(CatalogueDatabase):
         article.authors = list(extracted.authors)
         article.published = _parse_date(extracted.published)
         article.published_at = extracted.published if article.published else None
+        article.published_order = published_order(article.published_at)
         article.language = extracted.language
         article.sitename = extracted.sitename
         article.description = extracted.description
@@ -231,8 +232,24 @@ def _take_over(session: Session, new: Article, old: Article) -> None:
     new.duplicate_of = new.duplicate_kind = None
 
 
-def _moment(published: str | None) -> tuple[date, datetime | None] | None:
-    """The day of an ISO 8601 publication, and its UTC instant when it states a time and zone."""
+def published_order(published: str | None) -> str | None:
+    """The sort key of "newest first": the stated day, then the UTC instant within it where known.
+
+    ``published_at`` strings do not sort as instants once their zones differ
+    (``09:00+02:00`` is before ``08:00+00:00``): the key is ``"2024-05-14 2024-05-14T07:00:00"``,
+    fixed-width digits that sort byte-wise. The day stays first, so the order agrees with the
+    ``published`` day filters and facets; a day alone (or a time with no zone, which is no
+    instant) is ``"2024-05-14"``, before that day's timed articles.
+    """
+    moment = _moment(published, to_minute=False)
+    if moment is None:
+        return None
+    day, instant = moment
+    return f"{day.isoformat()} {instant:%Y-%m-%dT%H:%M:%S}" if instant else day.isoformat()
+
+
+def _moment(published: str | None, *, to_minute: bool = True) -> tuple[date, datetime | None] | None:
+    """The day of an ISO 8601 publication, and its UTC instant (naive) when it states a time and zone."""
     day = _parse_date(published)
     if day is None or published is None or len(published) <= 10:
         return (day, None) if day else None
@@ -240,7 +257,10 @@ def _moment(published: str | None) -> tuple[date, datetime | None] | None:
         stated = datetime.fromisoformat(published.replace("Z", "+00:00"))
     except ValueError:
         return day, None
-    return day, (stated.astimezone(UTC).replace(second=0, microsecond=0) if stated.tzinfo else None)
+    if stated.tzinfo is None:
+        return day, None
+    instant = stated.astimezone(UTC).replace(tzinfo=None, microsecond=0)
+    return day, (instant.replace(second=0) if to_minute else instant)
 
 
 def _parse_date(value: str | None) -> date | None:

@@ -59,6 +59,7 @@ class CrawlRun(Base):
     heartbeat: Mapped[datetime | None] = mapped_column(DateTime)  # the database's clock where it has one
     pages: Mapped[int] = mapped_column(Integer, default=0)
     not_modified: Mapped[int] = mapped_column(Integer, default=0)  # 304s to conditional GETs
+    not_articles: Mapped[int] = mapped_column(Integer, default=0)  # article URLs fetched that held no article
     bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     articles_new: Mapped[int] = mapped_column(Integer, default=0)
     articles_updated: Mapped[int] = mapped_column(Integer, default=0)
@@ -111,6 +112,10 @@ class Article(Base):
     published: Mapped[date | None] = mapped_column(Date, index=True)  # the day of published_at, for filters
     # ISO 8601 as the page states it, with time and zone where known ("2024-05-14T08:30:00+02:00").
     published_at: Mapped[str | None] = mapped_column(String(40))
+    # What "newest first" sorts by: published_at's day, then its UTC instant where a time and zone
+    # are stated (identity.published_order); byte-wise, as its digits are laid out to sort (PostgreSQL: "C").
+    published_order: Mapped[str | None] = mapped_column(
+        String(40).with_variant(String(40, collation="C"), "postgresql"))
     language: Mapped[str | None] = mapped_column(String(16), index=True)
     sitename: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
@@ -163,3 +168,23 @@ class ArticleUrl(Base):
 
     url: Mapped[str] = mapped_column(Text, primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+
+
+class NotArticle(Base):
+    """A URL of a source that matched its article rule but held no article: not fetched again.
+
+    ``url_key`` is the URL as the spider identifies article URLs (``NewsSpider.article_key``);
+    a URL whose page later turns out to be an article is removed.
+    """
+
+    __tablename__ = "not_articles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    url_key: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(20))  # not_html | too_short (archive.extract's verdict)
+    first_seen: Mapped[datetime] = mapped_column(DateTime)  # refresh_hours counts from it, as for articles
+    last_seen: Mapped[datetime] = mapped_column(DateTime)
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))  # the latest fetch's
+
+    __table_args__ = (UniqueConstraint("source_id", "url_key"),)

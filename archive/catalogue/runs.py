@@ -19,6 +19,7 @@ from archive.catalogue.models import (
     ArticleVersion,
     Capture,
     CrawlRun,
+    NotArticle,
     SourceRow,
 )
 
@@ -74,7 +75,7 @@ class RunLog(CatalogueDatabase):
             )
 
     def recount_run(self, run_id: int) -> dict[str, int]:
-        """A run's figures counted from its captures and article versions.
+        """A run's figures counted from its captures, article versions and the not-articles it fetched last.
 
         For a run whose process was killed before it saved them; ``bytes`` is not kept per
         capture and is left as last saved.
@@ -90,9 +91,14 @@ class RunLog(CatalogueDatabase):
                 .join(Article, Article.id == ArticleVersion.article_id)
                 .where(Capture.run_id == run_id)
             ).all()
+            not_articles = session.scalar(
+                select(func.count(NotArticle.id)).join(Capture, Capture.id == NotArticle.capture_id)
+                .where(Capture.run_id == run_id)
+            )
         return {
             "pages": pages,
             "not_modified": not_modified,
+            "not_articles": not_articles,
             "articles_new": sum(1 for version, original in versions if version == 1 and original is None),
             "articles_updated": sum(1 for version, _ in versions if version > 1),
             "articles_duplicate": sum(1 for version, original in versions if version == 1 and original is not None),

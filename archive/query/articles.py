@@ -60,7 +60,7 @@ def get_article(catalogue: Catalogue, ref: str | int) -> dict[str, Any] | None:
                    Article.duplicate_of)
             .join(SourceRow, SourceRow.id == Article.source_id)
             .where(Article.story_id == result["story_id"], Article.id != article_id)
-            .order_by(Article.published_at.is_(None), Article.published_at, Article.first_seen)
+            .order_by(Article.published_order.is_(None), Article.published_order, Article.first_seen)
         ) if result["story_id"] is not None else []
         result["story"] = [  # the story's other articles, in other sources or not, earliest first
             {"id": i, "url": u, "source": s, "published": p, "first_seen": iso_utc(f), "original": d is None}

@@ -21,6 +21,7 @@ def run_dict(run: CrawlRun, source: str) -> dict[str, Any]:
         "finished": iso_utc(run.finished),
         "pages": run.pages,
         "not_modified": run.not_modified,
+        "not_articles": run.not_articles,
         "bytes": run.bytes,
         "articles_new": run.articles_new,
         "articles_updated": run.articles_updated,

@@ -99,7 +99,9 @@ class ArticleQuery:
     story: int | None = None  # the articles of one story (story_id): an original and its copies
     has_duplicates: bool | None = None  # True: only articles copied elsewhere; False: only the others
     unique: bool = False  # hide duplicates (articles with duplicate_of set)
-    sort: str | None = None  # relevance, published (by day, then id) or first_seen; default relevance with text
+    # relevance, published (by day, then the instant within it where known, then id) or first_seen;
+    # default relevance with text
+    sort: str | None = None
     order: str = "desc"  # of published and first_seen; relevance is always best first
     limit: int | None = 50  # page size; None: no limit (exports)
     cursor: str | None = None  # next_cursor of the previous page
@@ -180,14 +182,14 @@ class Plan:
         if self.query.sort == "relevance":
             return self.rank, False, True  # type: ignore[return-value]
         descending = self.query.order == "desc"
-        return (Article.published if self.query.sort == "published" else Article.first_seen), descending, descending
+        return (Article.published_order if self.query.sort == "published" else Article.first_seen), descending, descending
 
     def order_by(self) -> tuple[ColumnElement, ...]:
         key, key_desc, id_desc = self.key()
         key_order = key.desc() if key_desc else key.asc()
         if self.query.sort == "published" and self.dialect == "postgresql":
             # An undated article counts as the oldest, SQLite's own order and that of the
-            # (published DESC NULLS LAST) indexes, which read backwards give the other way.
+            # (published_order DESC NULLS LAST) indexes, which read backwards give the other way.
             key_order = key_order.nulls_last() if key_desc else key_order.nulls_first()
         return key_order, Article.id.desc() if id_desc else Article.id.asc()
 
@@ -308,8 +310,11 @@ def _decode_cursor(cursor: str, query_sort: str, query_order: str) -> tuple[Any,
             return float(key), article_id
         if key is None:
             return None, article_id
-        if sort == "published":
-            return date.fromisoformat(key), article_id
+        if sort == "published":  # a published_order key: a day, then maybe an instant (identity.published_order)
+            if not isinstance(key, str) or not key.isascii():
+                raise TypeError(key)
+            date.fromisoformat(key[:10])
+            return key, article_id
         return datetime.fromisoformat(key).replace(tzinfo=None), article_id
     except QueryError:
         raise

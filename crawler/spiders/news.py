@@ -9,7 +9,9 @@ A URL matching ``allow`` (and no ``deny``) is an article: it is fetched once, ar
 with its page requisites and handed to the pipeline. Session ids in URLs
 (``;jsessionid=``, ``?PHPSESSID=``...) do not make a page new: a site that mints one per
 link would otherwise be an endless supply of copies. Articles already in the catalogue
-are not fetched again, except those younger than the source's ``refresh_hours``.
+are not fetched again, nor are article URLs whose page was found to hold no article (a
+gallery, a live page: ``archive/catalogue/not_articles.py``), except those younger than
+the source's ``refresh_hours``.
 Navigation requests (feeds, sitemaps, section pages) carry ``meta["conditional"]``: on a
 recrawl they are conditional GETs, and a 304 comes back with the page as last archived
 (``crawler/conditional_get.py``), parsed like a fresh one. robots.txt is fetched once per
@@ -72,6 +74,8 @@ class NewsSpider(Spider):
         self.requisite_hosts = [*self.hosts, *source.requisite_hosts]
         self.links = LinkExtractor(deny=source.deny, deny_extensions=[e.lstrip(".") for e in NON_PAGE_EXTENSIONS])
         self.known_urls: set[str] = set()  # normalised URLs of catalogued articles: not fetched again
+        self.not_articles: set[str] = set()  # keys of article URLs found to hold no article, as remembered
+        self.skipped_not_articles: set[str] = set()  # of those, the ones not fetched again this run
         self.queued_urls: set[str] = set()  # normalised article URLs requested in this run
         self.seen_navigation: set[str] = set()  # session-free URLs of navigation pages requested
 
@@ -90,11 +94,14 @@ class NewsSpider(Spider):
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
-        context = crawl_context(self.crawler)
-        self.known_urls = context.catalogue.known_article_urls(self.source.name)
+        catalogue, name = crawl_context(self.crawler).catalogue, self.source.name
+        self.known_urls = catalogue.known_article_urls(name)
+        self.not_articles = catalogue.known_not_article_urls(name)
+        self.skipped_not_articles = set(self.not_articles)
         if self.source.refresh_hours:
             since = utcnow() - timedelta(hours=self.source.refresh_hours)
-            self.known_urls -= context.catalogue.recent_article_urls(self.source.name, since)
+            self.known_urls -= catalogue.recent_article_urls(name, since)
+            self.skipped_not_articles -= catalogue.recent_not_article_urls(name, since)
         # No request for robots.txt here: RobotsTxtMiddleware fetches it before the first request
         # to each host, and response_received hands that response to parse_robots.
         for url in self.source.sitemaps:
@@ -114,13 +121,15 @@ class NewsSpider(Spider):
         return fold_variants(normalise_url(without_session_ids(url)))
 
     def claim_article(self, url: str) -> bool:
-        """True the first time an article URL is seen; False when catalogued or already queued."""
+        """True the first time an article URL is seen; False when catalogued, known to be none, or queued."""
         key = self.article_key(url)
-        if key in self.known_urls:
-            self.known_urls.discard(key)  # count each known article once per run
-            self.queued_urls.add(key)
-            self.crawler.stats.inc_value("newsarchive/articles_skipped_known")
-            return False
+        for known, stat in ((self.known_urls, "articles_skipped_known"),
+                            (self.skipped_not_articles, "not_articles_skipped")):
+            if key in known:
+                known.discard(key)  # counted once per run
+                self.queued_urls.add(key)
+                self.crawler.stats.inc_value(f"newsarchive/{stat}")
+                return False
         if key in self.queued_urls:
             return False
         self.queued_urls.add(key)
@@ -224,7 +233,9 @@ class NewsSpider(Spider):
         capture = response.meta.get("capture", {})
         content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
         body = bounded_html(response.body, self.settings.getint("NEWSARCHIVE_EXTRACT_MAX_BYTES"))
+        key = response.meta.get("article_claim") or self.article_key(response.url)
         item: dict[str, Any] = {"url": response.url, "linked_url": response.meta.get("linked_url"),
+                                "article_key": key, "was_not_article": key in self.not_articles,
                                 "capture_id": capture.get("id"),
                                 "fetched": capture.get("timestamp"), "capped": len(body) < len(response.body),
                                 "extraction": None, "error": None}

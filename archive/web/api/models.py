@@ -130,6 +130,7 @@ class Run(BaseModel):
     finished: datetime | None
     pages: int
     not_modified: int = Field(description="of the pages, 304 answers to conditional requests")
+    not_articles: int = Field(description="of the pages, article URLs that held no article (not fetched again)")
     bytes: int
     articles_new: int
     articles_updated: int

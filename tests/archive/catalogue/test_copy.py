@@ -15,7 +15,16 @@ from sqlalchemy import create_engine, func, insert, select, update
 from sqlalchemy.exc import ProgrammingError
 
 from archive.catalogue.copy import CopyProgress, copy_catalogue
-from archive.catalogue.models import JOBS_TABLE, Article, ArticleUrl, ArticleVersion, Capture, CrawlRun, SourceRow
+from archive.catalogue.models import (
+    JOBS_TABLE,
+    Article,
+    ArticleUrl,
+    ArticleVersion,
+    Capture,
+    CrawlRun,
+    NotArticle,
+    SourceRow,
+)
 from archive.catalogue.store import Catalogue
 from archive.extract.article import Extracted
 from archive.query.articles import get_article
@@ -158,13 +167,23 @@ def test_a_copy_keeps_a_link_to_a_later_article_and_reports_each_table(tmp_path:
         sitename=None, canonical_url=None, description=None)).article_id for n in (1, 2))
     with catalogue.session() as session:  # as a copy recognised after its original was catalogued would be
         session.execute(update(Article).where(Article.id == first).values(duplicate_of=later, duplicate_kind="exact"))
+    for page in ("gallery", "live"):  # pages of the wire that are no article: not to be fetched again
+        catalogue.record_not_article("wire", f"https://wire.example/{page}.html", reason="too_short")
     catalogue.close()
     seen: list[CopyProgress] = []
 
     report = copy_catalogue(source_url, postgres_url, batch_rows=1, progress=seen.append)
 
     assert report.ok and {count.table: count.target for count in report.tables}["articles"] == 2
+    assert {count.table: count.target for count in report.tables}["not_articles"] == 2
     assert rows(postgres_url, Article) == rows(source_url, Article)
+    assert rows(postgres_url, NotArticle) == rows(source_url, NotArticle)
+    copied = Catalogue(postgres_url)
+    try:  # and the copy's id sequence is past them: the next crawl remembers more
+        copied.record_not_article("wire", "https://wire.example/index.html", reason="too_short")
+        assert len(copied.known_not_article_urls("wire")) == 3
+    finally:
+        copied.close()
     assert CopyProgress("articles", 2, 2) in seen
 
 

@@ -6,7 +6,16 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+
+from archive.catalogue.database import MIGRATIONS, upgrade_schema
+from archive.catalogue.identity import published_order
+from archive.catalogue.store import Catalogue
 from archive.query import fulltext
+from archive.query.runs import list_runs
+from archive.query.search import ArticleQuery, iter_articles
 
 VERSIONS = Path(__file__).resolve().parents[3] / "archive" / "catalogue" / "migrations" / "versions"
 
@@ -26,3 +35,44 @@ def test_the_indexes_fold_arabic_as_searches_do() -> None:
     indexed = migration("0002_fulltext")
     assert indexed.ARABIC_FOLDS == fulltext.ARABIC_FOLDS
     assert indexed.pg_translate_args() == fulltext.pg_translate_args()
+
+
+def test_the_published_order_backfill_computes_what_new_articles_get() -> None:
+    # 0007 fills published_order of existing articles with its frozen copy of the live function.
+    backfill = migration("0007_not_articles_published_order")
+    for published in (None, "", "2026-11-02", "2026-11-02T08:30:00+01:00", "2026-11-02T23:30:00-05:00",
+                      "2026-11-02T08:00:00Z", "2026-11-02T08:00:00", "2026-11-02T08:00:00.250+00:00",
+                      "2026-02-30", "2026-11-02Tlate"):
+        assert backfill.published_order(published) == published_order(published), published
+
+
+def test_an_older_catalogue_gets_its_sort_key_and_not_article_memory(catalogue_url: str) -> None:
+    """Articles catalogued before 0007 sort by their instant; old runs count no not-articles; the memory works."""
+    old = Catalogue(catalogue_url, migrate=False)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with old.engine.begin() as connection:  # the schema as the release before this migration left it
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0006")
+        connection.execute(text("INSERT INTO sources (id, name, created) VALUES (1, 'courier', '2026-11-02')"))
+        connection.execute(text("INSERT INTO crawl_runs (id, source_id, status, started, pages, not_modified, bytes,"
+                                " articles_new, articles_updated, articles_duplicate, errors, error_kinds, warc_files)"
+                                " VALUES (1, 1, 'ok', '2026-11-02', 3, 0, 10, 2, 0, 0, 0, '{}', '[]')"))
+        for id_, published in ((1, "2026-11-02T08:30:00+01:00"), (2, "2026-11-02T08:00:00Z"), (3, None)):
+            connection.execute(text(
+                "INSERT INTO articles (id, source_id, canonical_url, url, authors, published, published_at, text,"
+                " content_hash, first_seen, last_seen, versions_count, story_id, at_home) VALUES (:id, 1, :url,"
+                " :url, '[]', :day, :published, 'text', :hash, '2026-11-02', '2026-11-02', 1, :id, :home)"),
+                {"id": id_, "url": f"https://courier.example/{id_}", "published": published, "hash": f"h{id_}",
+                 "day": published and published[:10], "home": True})
+    upgrade_schema(old.engine)
+    old.record_not_article("courier", "https://courier.example/gallery", reason="too_short")
+    old.close()
+    catalogue = Catalogue(catalogue_url, read_only=True)
+    try:
+        newest_first = [a["id"] for a in iter_articles(catalogue, ArticleQuery(sort="published", limit=None))]
+        assert newest_first == [2, 1, 3]  # 08:00 UTC after 07:30 UTC; the undated one last
+        assert [run["not_articles"] for run in list_runs(catalogue)] == [0]
+        assert catalogue.known_not_article_urls("courier") == {"https://courier.example/gallery"}
+    finally:
+        catalogue.close()

@@ -112,12 +112,13 @@ def test_runs_are_recorded_with_their_host_and_a_first_heartbeat(catalogue: Cata
 def test_a_run_of_this_host_whose_process_is_gone_is_closed_at_once(catalogue: Catalogue) -> None:
     dead = catalogue.start_run("news", host="crawler-1")
     catalogue.update_run(dead, pid=2**22 + 12345, pages=0)  # no such process; figures never saved
-    for n in range(3):
-        catalogue.add_capture(dead, capture_of(dead, n, status=304 if n == 2 else 200))
+    captures = [catalogue.add_capture(dead, capture_of(dead, n, status=304 if n == 2 else 200)) for n in range(3)]
+    catalogue.record_not_article("news", "https://news.example/gallery", reason="too_short", capture_id=captures[1])
     alive = catalogue.start_run("news", host="crawler-1")  # this very process
     assert catalogue.mark_dead_runs("crawler-1", timeout=60) == [dead]
     run = catalogue.get_run(dead)
-    assert (run.status, run.pages, run.not_modified) == ("interrupted", 3, 1)  # recounted from its captures
+    # recounted from its captures, and the page it found to be no article
+    assert (run.status, run.pages, run.not_modified, run.not_articles) == ("interrupted", 3, 1, 1)
     assert run.message.startswith("no heartbeat since ") and "from host crawler-1" in run.message
     assert f"({2**22 + 12345}) is gone" in run.message
     assert run.finished == run.heartbeat  # its last sign of life

@@ -7,7 +7,7 @@ searches against words the demo site's pages really contain.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -34,10 +34,20 @@ def all_pages(catalogue: Catalogue, **query: object) -> list[int]:
     raise AssertionError("pagination does not end")
 
 
+def published_instant(published: str) -> datetime | None:
+    """The UTC instant of a published time with a zone; None for a day alone or a time without one."""
+    stated = datetime.fromisoformat(published.replace("Z", "+00:00")) if "T" in published else None
+    return stated.astimezone(UTC) if stated and stated.tzinfo else None
+
+
 def newest_first(articles: list[dict]) -> list[int]:
-    # by the day published (the page's own, as it states it), then the newest catalogued
-    dated = sorted((a for a in articles if a["published"]), key=lambda a: (a["published"][:10], a["id"]),
-                   reverse=True)
+    # by the day published (the page's own, as it states it), then the instant where stated
+    # (before those of the day without one), then the newest catalogued
+    def key(article: dict) -> tuple:
+        instant = published_instant(article["published"])
+        return article["published"][:10], instant is not None, instant or datetime.min.replace(tzinfo=UTC), article["id"]
+
+    dated = sorted((a for a in articles if a["published"]), key=key, reverse=True)
     return [a["id"] for a in dated] + sorted((a["id"] for a in articles if not a["published"]), reverse=True)
 
 

@@ -1,0 +1,61 @@
+"""Not-article memory: URLs of a source that matched its article rule but held no article.
+
+A gallery, a live page or an index under an article-like path yields no article when
+extracted; remembered here, it is not fetched again on the next crawl (unless it is younger
+than the source's ``refresh_hours``, like an article), and a page that later turns out to be
+an article is forgotten. URLs are kept as the spider identifies article URLs
+(``NewsSpider.article_key``), so the crawl's skip test is a set lookup.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from archive.catalogue.database import CatalogueDatabase, naive_utc, utcnow
+from archive.catalogue.models import NotArticle, SourceRow
+
+
+class NotArticleLog(CatalogueDatabase):
+    """The ``not_articles`` table: one row per source and URL key found to hold no article."""
+
+    def known_not_article_urls(self, source: str) -> set[str]:
+        """URL keys of a source's pages found to be no article: an incremental crawl skips them."""
+        with self.session() as session:
+            return set(session.scalars(
+                select(NotArticle.url_key).join(SourceRow, SourceRow.id == NotArticle.source_id)
+                .where(SourceRow.name == source)
+            ))
+
+    def recent_not_article_urls(self, source: str, since: datetime) -> set[str]:
+        """URL keys of a source's not-articles first seen after ``since`` (the refresh window)."""
+        with self.session() as session:
+            return set(session.scalars(
+                select(NotArticle.url_key).join(SourceRow, SourceRow.id == NotArticle.source_id)
+                .where(SourceRow.name == source, NotArticle.first_seen >= since)
+            ))
+
+    def record_not_article(self, source: str, url_key: str, *, reason: str, capture_id: int | None = None,
+                           seen: datetime | None = None) -> None:
+        """Remember that the page at ``url_key`` held no article; a refetch moves ``last_seen`` only."""
+        source_id = self.source_id(source)
+        seen = naive_utc(seen) if seen else utcnow()
+        same = (NotArticle.source_id == source_id, NotArticle.url_key == url_key)
+        with self.session() as session:
+            if session.execute(update(NotArticle).where(*same)
+                               .values(last_seen=seen, reason=reason, capture_id=capture_id)).rowcount:
+                return
+        try:
+            with self.session() as session:
+                session.add(NotArticle(source_id=source_id, url_key=url_key, reason=reason, first_seen=seen,
+                                       last_seen=seen, capture_id=capture_id))
+        except IntegrityError:  # another worker remembered it first: it is remembered
+            pass
+
+    def forget_not_article(self, source: str, url_key: str) -> None:
+        """The page at ``url_key`` is an article now: no longer skipped as none."""
+        with self.session() as session:
+            session.execute(delete(NotArticle).where(NotArticle.source_id == self.source_id(source),
+                                                     NotArticle.url_key == url_key))
