@@ -25,6 +25,12 @@ POSTGRES_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("NEWSARCHIVE_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The fresh-clone tests (a whole install, the longest) first: on two workers
+    (scripts/test) the other worker runs the rest meanwhile instead of waiting at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("fresh_clone") is None)
+
+
 def fresh_shell_env() -> dict[str, str]:
     """The environment of a new terminal: this test run's virtual environment neither active nor on PATH."""
     venv_bin = str(Path(sys.prefix) / "bin")

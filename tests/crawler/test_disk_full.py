@@ -76,7 +76,7 @@ def test_a_full_disk_stops_the_crawl_failed_with_its_archive_whole(
     assert crawl.returncode == 1
     (line,) = crawl.stderr.splitlines()  # one clear line
     assert line.startswith(f"error: crawl of gazette failed: disk full writing {warcs}/gazette-")
-    assert f"(No space left on device): crawl stopped" in line and f"free space in {warcs}" in line
+    assert "(No space left on device): crawl stopped" in line and f"free space in {warcs}" in line
 
     (run,) = [json.loads(row) for row in run_cli_in(tmp_path, "runs", "--format", "jsonl").stdout.splitlines()]
     assert run["status"] == "failed" and line.endswith(run["message"])
