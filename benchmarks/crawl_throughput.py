@@ -5,8 +5,8 @@ Run by hand from the project root (about 15 minutes on 2 cores; ``--quick``: one
     .venv/bin/python benchmarks/crawl_throughput.py [--articles 1000] [--rounds 3] [--quick]
     .venv/bin/python benchmarks/crawl_throughput.py --pages 10000      # RSS over one long crawl
 
-The site is :func:`tests.sites.build_copies_site`: the 30 smallest real pages of ``articles-dev``
-(scripts and styles left out) copied over and over, each copy
+The site is :func:`tests.sites.build_copies_site`: every real page of ``../shared/datasets``
+(243 pages in a dozen languages; scripts and styles left out) copied over and over, each copy
 its own URL, title and canonical link (so none folds into another), served by the demo's
 server in a process of its own. Each round runs every row once, in turn, so a busy
 machine slows all of them alike; the table gives each row's median over the rounds:
@@ -16,7 +16,11 @@ machine slows all of them alike; the table gives each row's median over the roun
   process per core;
 - ``newsarchive extraction alone``: what the crawl's extraction workers do, same pool;
 - ``pipeline sqlite`` / ``pipeline postgresql``: ``newsarchive crawl`` of the site (WARC,
-  requisites, extraction, catalogue) into a fresh data dir and database.
+  requisites, extraction, catalogue) into a fresh data dir and database;
+- ``2 workers, redis frontier``: two such crawls at once, sharing one Redis frontier
+  (``NEWSARCHIVE_BENCH_REDIS``, db 14 by default, emptied first) and one PostgreSQL
+  catalogue: on one 2-core machine they share its cores, so this row shows the frontier's
+  overhead, not a speed-up.
 
 Every row is a process (tree) of its own, timed from start to exit (start-up included) and
 its resident memory sampled every 0.2 s, summed over its processes. Every row counts article
@@ -41,6 +45,8 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
+import redis
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
@@ -48,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 from tests.sites import COPIES_PATTERN, FEED_PATH, build_copies_site  # noqa: E402
 
 POSTGRES = os.environ.get("NEWSARCHIVE_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS = os.environ.get("NEWSARCHIVE_BENCH_REDIS", "redis://127.0.0.1:6379/14")  # emptied before each run
 DATASETS = Path(os.environ.get("NEWSARCHIVE_DATASETS", ROOT.parent / "shared" / "datasets"))
 SAMPLE_EVERY = 0.2  # seconds between RSS samples
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -55,6 +62,12 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 SERVER = (
     "import signal, sys; from pathlib import Path; from cli.demo_server import DemoServer\n"
     "server = DemoServer(Path(sys.argv[1])).start(); print(server.base_url, flush=True); signal.pause()"
+)
+# Two crawl workers at once, each its own process (tree); exits with the worse status.
+WORKERS = (
+    "import json, subprocess, sys\n"
+    "workers = [subprocess.Popen(command) for command in json.loads(sys.argv[1])]\n"
+    "sys.exit(max(worker.wait() for worker in workers))"
 )
 BARE_SPIDER = '''
 import json, re, sys, scrapy
@@ -149,21 +162,33 @@ def extraction_alone(which: str, site: Path, base: str) -> Measured:
     return measure([sys.executable, __file__, "--extract-only", which, str(site), base], int, cwd=ROOT)
 
 
-def pipeline(base: str, work: Path, db: str | None, max_pages: int) -> Measured:
-    """``newsarchive crawl`` of the site into a fresh data dir (and ``db``, when given)."""
+def pipeline(base: str, work: Path, db: str | None, max_pages: int, workers: int = 1) -> Measured:
+    """``newsarchive crawl`` of the site into a fresh data dir (and ``db``, when given).
+
+    ``workers`` > 1: that many crawl processes, each with a data dir of its own, sharing one
+    Redis frontier (``--redis``) and the catalogue ``db``.
+    """
     work.mkdir(parents=True, exist_ok=True)
     sources = work / "sources.toml"
     sources.write_text(
         f'[[source]]\nname = "bench"\nstart_urls = ["{base}/"]\nfeeds = ["{base}{FEED_PATH}"]\n'
         f"allow = ['{COPIES_PATTERN}']\nmax_pages = {max_pages}\nconcurrency = 8\ndelay = 0\n"
     )
-    cli = [sys.executable, "-m", "cli", "--data-dir", str(work / "data"), "--sources", str(sources),
-           *(["--db", db] if db else [])]
-    measured = measure([*cli, "crawl", "--no-progress"], lambda out: 0, cwd=ROOT)
-    runs = subprocess.run([*cli, "runs", "--format", "jsonl", "--limit", "1"], check=True, capture_output=True,
-                          text=True, cwd=ROOT).stdout
-    run = json.loads(runs)
-    measured.pages = run["articles_new"] + run["articles_updated"] + run["articles_duplicate"]
+
+    def cli(n: int) -> list[str]:
+        return [sys.executable, "-m", "cli", "--data-dir", str(work / f"data{n}"), "--sources", str(sources),
+                *(["--db", db] if db else []), *(["--redis", REDIS] if workers > 1 else [])]
+
+    if workers == 1:
+        measured = measure([*cli(0), "crawl", "--no-progress"], lambda out: 0, cwd=ROOT)
+    else:
+        redis.Redis.from_url(REDIS).flushdb()
+        commands = [[*cli(n), "crawl", "--no-progress"] for n in range(workers)]
+        measured = measure([sys.executable, "-c", WORKERS, json.dumps(commands)], lambda out: 0, cwd=ROOT)
+    runs = subprocess.run([*cli(0), "runs", "--format", "jsonl", "--limit", str(workers)], check=True,
+                          capture_output=True, text=True, cwd=ROOT).stdout
+    measured.pages = sum(run["articles_new"] + run["articles_updated"] + run["articles_duplicate"]
+                         for run in map(json.loads, runs.splitlines()))
     return measured
 
 
@@ -228,6 +253,7 @@ def throughput_table(site: Path, base: str, work: Path, rounds: int, max_pages: 
         "newsarchive extraction alone": lambda n: extraction_alone("newsarchive", site, base),
         "pipeline sqlite": lambda n: pipeline(base, work / f"sqlite{n}", None, max_pages),
         "pipeline postgresql": lambda n: _on_postgres(base, work / f"pg{n}", max_pages),
+        "2 workers, redis frontier": lambda n: _on_postgres(base, work / f"redis{n}", max_pages, workers=2),
     }
     results: dict[str, list[Measured]] = {name: [] for name in rows}
     for n in range(1, rounds + 1):
@@ -240,14 +266,14 @@ def throughput_table(site: Path, base: str, work: Path, rounds: int, max_pages: 
     floor = min(medians["bare scrapy"], medians["trafilatura alone"])
     print(f"\n{'row':30} {'art./s':>8} {'peak RSS MB':>12} {'ratio':>6}   (median of {rounds}, alternated)")
     for name, runs in results.items():
-        ratio = f"{medians[name] / floor:6.2f}" if name.startswith("pipeline") else ""
+        ratio = f"{medians[name] / floor:6.2f}" if name.startswith(("pipeline", "2 workers")) else ""
         peak = max(m.peak_rss for m in runs) / 2**20
         print(f"{name:30} {medians[name]:8.1f} {peak:12.0f} {ratio:>6}")
 
 
-def _on_postgres(base: str, work: Path, max_pages: int) -> Measured:
+def _on_postgres(base: str, work: Path, max_pages: int, workers: int = 1) -> Measured:
     with FreshPostgres(f"bench_crawl_{os.getpid()}") as url:
-        return pipeline(base, work, url, max_pages)
+        return pipeline(base, work, url, max_pages, workers)
 
 
 def rss_curve(base: str, work: Path, max_pages: int) -> None:
@@ -276,7 +302,7 @@ def main() -> None:
     rounds = 1 if args.quick else args.rounds
     with tempfile.TemporaryDirectory(prefix="crawl-bench-") as tmp:
         work = Path(tmp)
-        site = build_copies_site(work / "site", DATASETS, n_articles=articles).root
+        site = build_copies_site(work / "site", DATASETS, n_articles=articles, n_originals=None).root
         server, base = serve(site)
         try:
             print(f"site: {articles} article pages at {base}, served by process {server.pid}; {os.cpu_count()} cores")

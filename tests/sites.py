@@ -219,20 +219,26 @@ class CopiesSite:
         )
 
 
-def build_copies_site(root: Path, datasets_dir: Path, n_articles: int = 300, n_originals: int = 30) -> CopiesSite:
-    """Build a site of ``n_articles`` pages, copies of the ``n_originals`` smallest pages of ``articles-dev``.
+def build_copies_site(root: Path, datasets_dir: Path, n_articles: int = 300,
+                      n_originals: int | None = 30) -> CopiesSite:
+    """Build a site of ``n_articles`` pages, copies of real pages of ``../shared/datasets``.
 
-    Every copy is its own article: its own URL, its canonical link naming it, its title and
-    its longest paragraph (the article's, in a news page) marked with its number, so no two
-    have the same text; every fourth has a photo inlined as a ``data:`` URL, as some CMSs
-    do, which makes its WARC record large (zlib then writes it out in pieces). Scripts and
-    styles are left out (the crawler runs none, and trafilatura is then two to three times
-    faster); the rest of each page is as stored. Section pages list every article, 50 a
-    page; the feed has the newest 50 and the sitemap (named in robots.txt) all of them.
+    The originals: the ``n_originals`` smallest pages of ``articles-dev`` (a quick site for
+    tests), or with None every page of the three sets, in a dozen languages (the crawl
+    benchmark's). Every copy is its own article: its own URL, its canonical link naming it,
+    its title and its longest paragraph (the article's, in a news page) marked with its
+    number, so no two have the same text; every fourth has a photo inlined as a ``data:``
+    URL, as some CMSs do, which makes its WARC record large (zlib then writes it out in
+    pieces). Scripts and styles are left out (the crawler runs none, and trafilatura is then
+    two to three times faster); the rest of each page is as stored. Section pages list every
+    article, 50 a page; the feed has the newest 50 and the sitemap (named in robots.txt) all
+    of them.
     """
-    dataset = datasets_dir / "articles-dev"
-    stripped = {path: SCRIPTS_AND_STYLES.sub(b"", path.read_bytes()) for path in dataset.glob("*.html")}
-    originals = sorted(sorted(stripped, key=lambda path: (len(stripped[path]), path.name))[:n_originals])
+    sets = ("articles-dev",) if n_originals else ("articles-dev", "multilingual-dev", "dates-dev")
+    stripped = {path: SCRIPTS_AND_STYLES.sub(b"", path.read_bytes())
+                for name in sets for path in (datasets_dir / name).glob("*.html")}
+    by_size = sorted(stripped, key=lambda path: (len(stripped[path]), path.name))
+    originals = sorted(by_size[:n_originals] if n_originals else by_size)
     paths, entries = [], []
     for n in range(n_articles):
         original = originals[n % len(originals)]
