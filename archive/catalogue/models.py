@@ -12,12 +12,14 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     true,
@@ -137,6 +139,20 @@ class Article(Base):
 
     source: Mapped[SourceRow] = relationship()
     capture: Mapped[Capture | None] = relationship()
+
+
+# The articles per published day, source and language, kept by triggers on articles
+# (migration 0008, which also makes its unique index on the group): whole-catalogue facets
+# read these few rows instead of every article. No model writes it.
+article_counts = Table(
+    "article_counts", Base.metadata,
+    Column("published", Date),
+    Column("source_id", ForeignKey("sources.id"), nullable=False),
+    Column("language", String(16)),
+    Column("articles", Integer, nullable=False),  # all of the group's articles
+    Column("unique_articles", Integer, nullable=False),  # those that are not duplicates (duplicate_of IS NULL)
+    Index("ix_article_counts_published", "published"),
+)
 
 
 class ArticleVersion(Base):

@@ -239,16 +239,7 @@ def query_plan(session: Session, query: ArticleQuery) -> Plan:
             # ts_rank is a real; as a double, its text round-trips exactly through a cursor
             rank = -cast(func.ts_rank(_SEARCH_VECTOR, tsquery), Double)
         where.append(match)
-    if query.source:
-        # ids, not a subquery: the planner then knows how big each source is
-        source_ids = session.scalars(select(SourceRow.id).where(SourceRow.name.in_(query.source))).all()
-        where.append(Article.source_id.in_(source_ids))
-    if query.language:
-        where.append(Article.language.in_(query.language))
-    if query.since:
-        where.append(Article.published >= query.since)
-    if query.until:
-        where.append(Article.published <= query.until)
+    where += group_conditions(session, query, Article)
     if query.seen_since:
         where.append(Article.first_seen >= datetime.combine(query.seen_since, time()))
     if query.seen_until:
@@ -264,6 +255,23 @@ def query_plan(session: Session, query: ArticleQuery) -> Plan:
     if query.story is not None:
         where.append(Article.story_id == query.story)
     return Plan(query, dialect, tuple(where), match, rank)
+
+
+def group_conditions(session: Session, query: ArticleQuery, columns: Any) -> list[ColumnElement]:
+    """The query's conditions on an article's group (source, language, published day), on
+    ``columns``: the articles' (``Article``) or the counts' per group (``article_counts.c``)."""
+    where = []
+    if query.source:
+        # ids, not a subquery: the planner then knows how big each source is
+        source_ids = session.scalars(select(SourceRow.id).where(SourceRow.name.in_(query.source))).all()
+        where.append(columns.source_id.in_(source_ids))
+    if query.language:
+        where.append(columns.language.in_(query.language))
+    if query.since:
+        where.append(columns.published >= query.since)
+    if query.until:
+        where.append(columns.published <= query.until)
+    return where
 
 
 def _pg_tsquery_text(session: Session, search: Search, configs: tuple[str, ...]) -> str | None:
