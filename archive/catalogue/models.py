@@ -141,18 +141,23 @@ class Article(Base):
     capture: Mapped[Capture | None] = relationship()
 
 
-# The articles per published day, source and language, kept by triggers on articles
-# (migration 0008, which also makes its unique index on the group): whole-catalogue facets
-# read these few rows instead of every article. No model writes it.
-article_counts = Table(
-    "article_counts", Base.metadata,
-    Column("published", Date),
-    Column("source_id", ForeignKey("sources.id"), nullable=False),
-    Column("language", String(16)),
-    Column("articles", Integer, nullable=False),  # all of the group's articles
-    Column("unique_articles", Integer, nullable=False),  # those that are not duplicates (duplicate_of IS NULL)
-    Index("ix_article_counts_published", "published"),
-)
+def _counts_table(name: str, *group: Column) -> Table:
+    return Table(name, Base.metadata, *group,
+                 Column("articles", Integer, nullable=False),  # all of the group's articles
+                 Column("unique_articles", Integer, nullable=False),  # those that are not duplicates
+                 Index(f"ix_{name}_published", *(column.name for column in group), "articles", "unique_articles"))
+
+
+# The articles per published day, source and language, and per day and source, per day and
+# language, kept by triggers on articles (migration 0008, which also makes their unique
+# indexes on each group): facets read these few rows instead of every article. No model writes them.
+article_counts = _counts_table("article_counts", Column("published", Date),
+                               Column("source_id", ForeignKey("sources.id"), nullable=False),
+                               Column("language", String(16)))
+article_day_source_counts = _counts_table("article_day_source_counts", Column("published", Date),
+                                          Column("source_id", ForeignKey("sources.id"), nullable=False))
+article_day_language_counts = _counts_table("article_day_language_counts", Column("published", Date),
+                                            Column("language", String(16)))
 
 
 class ArticleVersion(Base):

@@ -398,13 +398,11 @@ def _match_estimate(session: Session, plan: Plan) -> tuple[float, float]:
         hits = session.scalar(select(func.count()).select_from(_FTS).where(plan.match, _FTS.c.rowid > newest - sample))
         return (hits or 0) * newest / max(sample, 1), float(newest)
     everything = select(literal_column("1")).select_from(Article)
-    return _pg_estimated_rows(session, everything.where(plan.match)), _pg_estimated_rows(session, everything)
-
-
-def _pg_estimated_rows(session: Session, statement: Select) -> float:
-    compiled = statement.compile(dialect=session.get_bind().dialect)
+    both = everything.where(plan.match).union_all(everything)  # one plan: an estimate of each part
+    compiled = both.compile(dialect=session.get_bind().dialect)
     explained = session.connection().exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
-    return float(explained[0]["Plan"]["Plan Rows"])
+    matching, every = (float(part["Plan Rows"]) for part in explained[0]["Plan"]["Plans"])
+    return matching, every
 
 
 def _matches_article(plan: Plan) -> ColumnElement:
@@ -424,30 +422,29 @@ def _in_date_order(session: Session, plan: Plan, wanted: int, share: float, budg
     read = 0
     while read < budget:
         size = math.ceil(min(budget - read, max(wanted, 1.5 * (wanted - len(found)) / share)))
-        candidates = select(key, Article.id).where(*others).order_by(*plan.order_by()).limit(size)
+        candidates = (select(key, Article.id, _matches_article(plan).label("matches"))
+                      .where(*others).order_by(*plan.order_by()).limit(size))
         chunk = session.execute(candidates.where(plan.after(position)) if position else candidates).all()
-        ids = [row.id for row in chunk]
-        matched = set(session.scalars(select(Article.id).where(Article.id.in_(ids), _matches_article(plan))))
-        found += [article_id for article_id in ids if article_id in matched]
+        found += [row.id for row in chunk if row.matches]
         if len(found) >= wanted or len(chunk) < size:  # the page is full, or no article is left
             return found[:wanted]
-        position, read = tuple(chunk[-1]), read + size
+        position, read = (chunk[-1][0], chunk[-1][1]), read + size
     return None
 
 
-def _matches_first(session: Session, plan: Plan, wanted: int) -> list[int]:
+def _matches_first(plan: Plan, wanted: int) -> Select:
     """The ids of the first ``wanted`` matches, from every match's sort key (materialised: the
     planner must not read the date index instead, the other way, which it would for rare words too)."""
     key = plan.key()[0]
     statement = plan.select(Article.id, key.label("key"))
     matches = (statement.where(plan.after()) if plan.query.position else statement).cte("matches")
     matches = matches.prefix_with("MATERIALIZED")
-    return list(session.scalars(select(matches.c.id).order_by(*plan.order_by(matches.c.key, matches.c.id))
-                                .limit(wanted)))
+    return select(matches.c.id).order_by(*plan.order_by(matches.c.key, matches.c.id)).limit(wanted)
 
 
-def _dated_page_ids(session: Session, plan: Plan, wanted: int) -> list[int]:
-    """The ids of a search's page in date order (and one more), the cheaper way of the two."""
+def _dated_page_ids(session: Session, plan: Plan, wanted: int) -> list[int] | Select:
+    """The ids of a search's page in date order (and one more), the cheaper way of the two:
+    found, or the statement that finds them."""
     matches, articles = _match_estimate(session, plan)
     share = matches / articles if articles else 0.0
     if share > 0:
@@ -456,7 +453,7 @@ def _dated_page_ids(session: Session, plan: Plan, wanted: int) -> list[int]:
             found = _in_date_order(session, plan, wanted, share, WALK_MARGIN * expected)
             if found is not None:
                 return found
-    return _matches_first(session, plan, wanted)
+    return _matches_first(plan, wanted)
 
 
 def _page_rows(session: Session, plan: Plan, limit: int | None) -> list[Mapping[str, Any]]:

@@ -13,7 +13,8 @@ FULLTEXT_OBJECTS = frozenset({
     "articles_fts", "articles_fts_content", "articles_fts_data", "articles_fts_idx", "articles_fts_docsize",
     "articles_fts_config", "search_vector", "ix_articles_search_vector", "ix_articles_source_published",
     "ix_articles_source_first_seen", "ix_articles_published_id", "ix_articles_facets",
-    "ux_article_counts_group",  # 0008's index on expressions, which the count triggers' upsert names
+    # 0008's indexes on expressions, which the count triggers' upserts name
+    "ux_article_counts_group", "ux_article_day_source_counts_group", "ux_article_day_language_counts_group",
 })
 
 
