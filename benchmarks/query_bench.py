@@ -8,7 +8,10 @@ then measures through ``archive.query.search``, as the CLI and API call it:
 - load rate (articles/s, full-text indexing included);
 - median and p95 latency of a one-word and of a phrase search filtered by a source and
   a date range, first page of 20, newest first (also: by relevance);
-- facet counts (of a search, and of the whole catalogue);
+- a very common word (in about four articles in ten), all sources and dates, newest first:
+  its first page of 20 and the next one by its cursor;
+- facet counts (of a search; of the whole catalogue and of a source and 180 days, which the
+  counts per group kept by triggers answer);
 - a full CSV export's rate (rows/s, MB/s).
 
 Run by hand, e.g. (1M articles take a while to load: try --articles 100000 first):
@@ -86,6 +89,15 @@ def _sentences(rng: random.Random, language: str) -> list[str]:
         sentence = " ".join(chosen)
         pool.append(sentence[0].upper() + sentence[1:] + ".")
     return pool
+
+
+def common_word() -> str:
+    """The French articles' most frequent word after the stop words: in most of them.
+
+    generate() draws the French vocabulary first from its seeded generator: the same words.
+    """
+    words, _ = _vocabulary(random.Random(SEED), "fr")
+    return words[len(STOPWORDS["fr"])]
 
 
 def generate(count: int, source_ids: list[int]) -> Iterator[dict]:
@@ -209,9 +221,19 @@ def measure(catalogue: Catalogue, runs: int) -> dict[str, object]:
     for label, text_ in (("one word", "interpol"), ("phrase", '"security council"')):
         results[f"{label}, source + 180 days, newest first"] = timed(filtered(text_, "published"), runs)
         results[f"{label}, source + 180 days, by relevance"] = timed(filtered(text_), runs)
+    common = ArticleQuery(text=common_word(), sort="published", limit=20)
+    second = ArticleQuery(text=common.text, sort="published", limit=20, cursor=search_page(catalogue, common).next_cursor)
+    results["common word, everything, newest first"] = timed(lambda: search_page(catalogue, common), runs)
+    results["common word, newest first, 2nd page"] = timed(lambda: search_page(catalogue, second), runs)
     results["facets of a one-word search"] = timed(lambda: facet_counts(catalogue, ArticleQuery(text="interpol")),
                                                    max(3, runs // 5))
-    results["facets of everything"] = timed(lambda: facet_counts(catalogue, ArticleQuery()), 3)
+    results["facets of everything"] = timed(lambda: facet_counts(catalogue, ArticleQuery()), max(3, runs // 2))
+
+    def source_facets() -> object:
+        since = FIRST_DAY + timedelta(days=rng.randrange(DAYS - 180))
+        return facet_counts(catalogue, ArticleQuery(source=rng.choice(sources[:5]), since=since,
+                                                    until=since + timedelta(days=180)))
+    results["facets of a source + 180 days"] = timed(source_facets, max(3, runs // 2))
     started, rows, size = time.perf_counter(), 0, 0
     for line in csv_lines(iter_articles(catalogue, ArticleQuery(limit=None))):
         size += len(line)

@@ -6,7 +6,9 @@ continues where the target stands: a table keyed by an integer id resumes after 
 target's largest id, article URLs from the last article whose URLs were being copied,
 and every insert skips rows already there (ON CONFLICT DO NOTHING): nothing is copied
 twice. The full-text index fills itself on the target as rows arrive (FTS5 triggers on
-SQLite, the generated ``tsvector`` column on PostgreSQL); PostgreSQL gets its rows by
+SQLite, the generated ``tsvector`` column on PostgreSQL), and so do the counts per group
+(``article_counts``, by the target's triggers: a row skipped as already there is not counted
+again); PostgreSQL gets its rows by
 COPY. On PostgreSQL the id sequences are moved past the copied ids, so the next crawl's
 rows do not collide with them. The end compares every table's row count in both databases.
 """

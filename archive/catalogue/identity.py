@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from archive.catalogue.database import CatalogueDatabase, naive_utc, utcnow
@@ -77,7 +77,9 @@ class ArticleRegistry(CatalogueDatabase):
         try:
             with self.session() as session:
                 return self._record_article(session, page)
-        except IntegrityError:  # a concurrent worker inserted this canonical_url (unique): now it exists
+        except DBAPIError as exc:
+            if not _lost_a_race(exc):
+                raise
             with self.session() as session:
                 return self._record_article(session, page)
 
@@ -203,6 +205,17 @@ def _article_at(session: Session, key: str, url: str, *, lock: bool = False) -> 
         article_id = session.scalar(select(ArticleUrl.article_id).where(ArticleUrl.url == url))
         article = session.get(Article, article_id, with_for_update=lock) if article_id else None
     return article
+
+
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back whole.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def _lost_a_race(error: DBAPIError) -> bool:
+    """Whether a concurrent worker's write made this one fail, so that it succeeds run again: it
+    inserted the same canonical_url (unique), or it held the facet count rows (article_counts,
+    kept by triggers) this one needed in the other order, and PostgreSQL chose this one to abort."""
+    return isinstance(error, IntegrityError) or getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
 def _more_original(new: Article, old: Article) -> bool:

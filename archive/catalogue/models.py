@@ -12,12 +12,14 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     true,
@@ -142,6 +144,25 @@ class Article(Base):
 
     source: Mapped[SourceRow] = relationship()
     capture: Mapped[Capture | None] = relationship()
+
+
+def _counts_table(name: str, *group: Column) -> Table:
+    return Table(name, Base.metadata, *group,
+                 Column("articles", Integer, nullable=False),  # all of the group's articles
+                 Column("unique_articles", Integer, nullable=False),  # those that are not duplicates
+                 Index(f"ix_{name}_published", *(column.name for column in group), "articles", "unique_articles"))
+
+
+# The articles per published day, source and language, and per day and source, per day and
+# language, kept by triggers on articles (migration 0008, which also makes their unique
+# indexes on each group): facets read these few rows instead of every article. No model writes them.
+article_counts = _counts_table("article_counts", Column("published", Date),
+                               Column("source_id", ForeignKey("sources.id"), nullable=False),
+                               Column("language", String(16)))
+article_day_source_counts = _counts_table("article_day_source_counts", Column("published", Date),
+                                          Column("source_id", ForeignKey("sources.id"), nullable=False))
+article_day_language_counts = _counts_table("article_day_language_counts", Column("published", Date),
+                                            Column("language", String(16)))
 
 
 class ArticleVersion(Base):

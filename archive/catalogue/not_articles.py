@@ -9,10 +9,12 @@ an article is forgotten. URLs are kept as the spider identifies article URLs
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from archive.catalogue.database import CatalogueDatabase, naive_utc, utcnow
 from archive.catalogue.models import NotArticle, SourceRow
@@ -59,3 +61,9 @@ class NotArticleLog(CatalogueDatabase):
         with self.session() as session:
             session.execute(delete(NotArticle).where(NotArticle.source_id == self.source_id(source),
                                                      NotArticle.url_key == url_key))
+
+
+def forget_not_articles_of(session: Session, capture_ids: Collection[int]) -> None:
+    """Forget the not-articles whose capture is leaving the index (its WARC record is gone): with
+    no archived page to show for it, such a URL is fetched again by the next crawl."""
+    session.execute(delete(NotArticle).where(NotArticle.capture_id.in_(capture_ids)))

@@ -48,6 +48,7 @@ from archive.warc.reindex import capture_values, captures_in
 from archive.catalogue.store import Catalogue
 from archive.config import Source
 from archive.catalogue.models import Article, ArticleUrl, ArticleVersion, Capture, CrawlRun, SourceRow
+from archive.catalogue.not_articles import forget_not_articles_of
 from archive.web.rewrite import HTML_TYPES
 from archive.urls import fold_variants, normalise_url, surt
 from archive.warc.reader import parse_record, read_capture
@@ -301,6 +302,7 @@ def _index_file(catalogue: Catalogue, path: Path, infos: list[CaptureInfo],
         gone = {row.id: row.payload_digest for offset, row in rows.items() if offset not in offsets}
         if gone:
             _repoint_articles(session, gone, report)
+            forget_not_articles_of(session, gone)
             session.execute(delete(Capture).where(Capture.id.in_(gone)))
         session.flush()
         captures = {offset: capture_id for capture_id, offset in session.execute(

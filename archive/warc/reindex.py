@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from warcio.exceptions import ArchiveLoadFailed
 
 from archive.catalogue.models import Article, ArticleVersion, Capture
+from archive.catalogue.not_articles import forget_not_articles_of
 from archive.catalogue.store import Catalogue
 from archive.urls import surt
 from archive.warc.cdxj import cdxj_line
@@ -116,6 +117,7 @@ def _reconcile(session: Session, infos: Iterable[CaptureInfo], report: IndexRepo
                                           .where(ArticleVersion.capture_id.in_(stale))))
         removable = [capture_id for capture_id in stale if capture_id not in referenced]
         if removable:
+            forget_not_articles_of(session, removable)
             session.execute(delete(Capture).where(Capture.id.in_(removable)))
     report.added, report.updated = len(additions), len(corrections)
     report.removed, report.stale_kept = len(stale) - len(referenced), len(referenced)

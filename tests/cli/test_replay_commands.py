@@ -15,7 +15,7 @@ from sqlalchemy import delete, select, update
 from starlette.testclient import TestClient
 
 from archive.catalogue.store import Catalogue
-from archive.catalogue.models import Article, ArticleVersion, Capture
+from archive.catalogue.models import Article, ArticleVersion, Capture, NotArticle
 from archive.web.replay import create_replay_app
 from tests.command import run_cli, run_cli_in, start_cli
 from tests.replay_archive import ReplayArchive, free_port
@@ -51,7 +51,7 @@ def test_index_repairs_the_captures_table_from_the_warc_files(replay_archive: Re
     catalogue = Catalogue(db_url)
     with catalogue.session() as session:
         referenced = set(session.scalars(select(Article.capture_id))) | set(
-            session.scalars(select(ArticleVersion.capture_id)))
+            session.scalars(select(ArticleVersion.capture_id))) | set(session.scalars(select(NotArticle.capture_id)))
         lost = session.execute(delete(Capture).where(Capture.id.not_in(referenced))).rowcount
         session.execute(update(Capture).where(Capture.id == min(referenced)).values(status=500, urlkey="wrong"))
         session.add(Capture(url="http://gone.example/", urlkey="example,gone)/", timestamp=datetime(2000, 1, 1),

@@ -7,13 +7,15 @@ from archive.catalogue.models import Base
 
 config = context.config
 target_metadata = Base.metadata
-# Made by 0002_fulltext (and 0007's sort indexes) in SQL that no model declares (FTS5 tables,
-# the tsvector column, its indexes): autogenerate must not offer to drop them.
+# Made by 0002_fulltext, 0007 (sort indexes) and 0008_article_counts in SQL that no model
+# declares (FTS5 tables, the tsvector column, indexes): autogenerate must not offer to drop them.
 FULLTEXT_OBJECTS = frozenset({
     "articles_fts", "articles_fts_content", "articles_fts_data", "articles_fts_idx", "articles_fts_docsize",
     "articles_fts_config", "search_vector", "ix_articles_search_vector", "ix_articles_source_published",
     "ix_articles_source_first_seen", "ix_articles_published_id", "ix_articles_facets",
     "ix_articles_source_published_order", "ix_articles_published_order_id",
+    # 0008's indexes on expressions, which the count triggers' upserts name
+    "ux_article_counts_group", "ux_article_day_source_counts_group", "ux_article_day_language_counts_group",
 })
 
 

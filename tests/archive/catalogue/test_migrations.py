@@ -1,4 +1,4 @@
-"""The migrations: what they froze still agrees with the code that queries what they made."""
+"""The migrations: what they froze still agrees with the code that queries what they made; what they fill."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from archive.catalogue.database import MIGRATIONS, upgrade_schema
 from archive.catalogue.identity import published_order
 from archive.catalogue.store import Catalogue
 from archive.query import fulltext
+from archive.query.facets import counted, facet_counts
 from archive.query.runs import list_runs
 from archive.query.search import ArticleQuery, iter_articles
 
@@ -76,3 +77,38 @@ def test_an_older_catalogue_gets_its_sort_key_and_not_article_memory(catalogue_u
         assert catalogue.known_not_article_urls("courier") == {"https://courier.example/gallery"}
     finally:
         catalogue.close()
+
+
+def test_the_counts_per_group_start_from_the_articles_already_catalogued(catalogue_url: str) -> None:
+    """0008 backfills article_counts: facets of a catalogue upgraded to it count every article there was."""
+    old = Catalogue(catalogue_url, migrate=False)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with old.engine.begin() as connection:  # the schema as the release before this migration left it
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0006")
+        connection.execute(text("INSERT INTO sources (id, name, created) VALUES (1, 'courier', '2026-11-02'), "
+                                "(2, 'wire', '2026-11-02')"))
+        for id_, source, day, language, original in (
+                (1, 1, "2026-11-02", "fr", None), (2, 2, "2026-11-02", "fr", 1), (3, 1, "2026-11-02", "fr", None),
+                (4, 1, None, "ar", None), (5, 2, "2026-11-03", None, None)):
+            connection.execute(text(
+                "INSERT INTO articles (id, source_id, canonical_url, url, authors, published, language, text,"
+                " content_hash, duplicate_of, first_seen, last_seen, versions_count) VALUES (:id, :source, :url,"
+                " :url, '[]', :day, :language, 'text', 'h', :original, '2026-11-02', '2026-11-02', 1)"),
+                {"id": id_, "source": source, "url": f"https://news.example/{id_}", "day": day,
+                 "language": language, "original": original})
+    upgrade_schema(old.engine)
+    old.close()
+    catalogue = Catalogue(catalogue_url, read_only=True)
+    everything, unique = ArticleQuery(limit=None), ArticleQuery(unique=True, limit=None)
+    assert counted(everything) and counted(unique)
+    facets = facet_counts(catalogue, everything)
+    assert facets["sources"] == [{"value": "courier", "count": 3}, {"value": "wire", "count": 2}]
+    assert facets["languages"] == [{"value": "fr", "count": 3}, {"value": "ar", "count": 1},
+                                   {"value": "unknown", "count": 1}]
+    assert facets["days"] == [{"day": "2026-11-02", "count": 3}, {"day": "2026-11-03", "count": 1}]
+    assert facets["undated"] == 1
+    assert facet_counts(catalogue, unique)["by_day_source"] == [
+        {"day": "2026-11-02", "source": "courier", "count": 2}, {"day": "2026-11-03", "source": "wire", "count": 1}]
+    catalogue.close()

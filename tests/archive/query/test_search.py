@@ -10,11 +10,13 @@ import re
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import insert, text
 
+from archive.catalogue.models import Article
 from archive.catalogue.store import Catalogue
 from archive.query.articles import get_article
 from archive.query.facets import facet_counts
-from archive.query.search import ArticleQuery, QueryError, search_page
+from archive.query.search import ArticleQuery, QueryError, iter_articles, search_page
 from tests.query_catalogue import DEMO_SOURCE, WIRE, QueryCatalogue
 
 
@@ -221,3 +223,35 @@ def test_a_cursor_of_another_sort_is_refused(qc: QueryCatalogue) -> None:
     cursor = search_page(qc.catalogue, ArticleQuery(limit=1)).next_cursor
     with pytest.raises(QueryError, match="another sort order"):
         search_page(qc.catalogue, ArticleQuery(limit=1, sort="first_seen", cursor=cursor))
+
+
+def test_a_common_word_in_date_order_pages_exactly_as_the_full_sort(catalogue_url: str) -> None:
+    """A word in most articles is found reading the newest first; a rare one from its matches,
+    and so is a common one the newest articles lack (the reading gives up): every page, followed
+    by its cursor, is the full sort's next rows."""
+    catalogue = Catalogue(catalogue_url)
+    sources = [catalogue.source_id(name) for name in ("courier", "wire")]
+    rows = []
+    for n in range(400):
+        words = ["harbour"] * (n % 10 != 0 and n % 28 < 24) + ["lighthouse"] * (n % 97 == 0) + [f"w{n}x{i}" for i in range(20)]
+        rows.append({"source_id": sources[n % 3 == 0], "canonical_url": f"https://news.example/{n}",
+                     "url": f"https://news.example/{n}", "authors": [], "text": " ".join(words),
+                     "published": None if n % 50 == 7 else date(2026, 1, 1 + n % 28),  # ties, and undated
+                     "language": "en", "content_hash": f"{n}", "first_seen": datetime(2026, 2, 1, n % 24),
+                     "last_seen": datetime(2026, 2, 1), "versions_count": 1})
+    with catalogue.engine.begin() as connection:
+        connection.execute(insert(Article.__table__), rows)
+        connection.execute(text("ANALYZE"))  # as autovacuum would, after a load
+    for words in ("harbour", "lighthouse", "harbour -lighthouse"):
+        for query in ({"sort": "published"}, {"sort": "published", "order": "asc"}, {"sort": "first_seen"},
+                      {"sort": "published", "source": "wire"}):
+            everything = [a["id"] for a in iter_articles(catalogue, ArticleQuery(text=words, limit=None, **query))]
+            seen, cursor = [], None
+            while True:
+                page = search_page(catalogue, ArticleQuery(text=words, limit=7, cursor=cursor, **query))
+                seen += [a["id"] for a in page.articles]
+                if page.next_cursor is None:
+                    break
+                cursor = page.next_cursor
+            assert seen == everything and everything, (words, query)
+    catalogue.close()

@@ -169,6 +169,9 @@ def test_recovery_indexes_repoints_drops_and_catalogues_from_the_archive(
     catalogued(d, catalogue.add_capture(run_id, d))
     e_again = write(writer, "/2019/1/e.html", html["/2019/1/e.html"] + b"\n", minutes=6)
     e_again_id = catalogue.add_capture(run_id, e_again)
+    # Pages found to be no article, as the capture that showed it: one kept by the cut, one past it.
+    catalogue.record_not_article("news", BASE + "/2019/1/kept-gallery", reason="too_short", capture_id=b_id)
+    catalogue.record_not_article("news", BASE + "/2019/1/lost-gallery", reason="too_short", capture_id=e_again_id)
     with catalogue.session() as session:
         session.execute(update(Article).where(Article.id == e_article).values(capture_id=e_again_id))
     catalogue.update_run(run_id, warc_files=[writer.files[0] + OPEN_SUFFIX])
@@ -191,6 +194,8 @@ def test_recovery_indexes_repoints_drops_and_catalogues_from_the_archive(
     assert report.articles_repointed == 1 and report.articles_dropped == [d.url]
     assert report.articles_catalogued == 2  # b and c, from their archived responses
     assert report.lines()[-1].startswith("recovery: 1 unfinished WARC files, 9 records kept")
+    # The memory whose page the cut took is forgotten: the next crawl fetches that URL again.
+    assert catalogue.known_not_article_urls("news") == {BASE + "/2019/1/kept-gallery"}
 
     with catalogue.session() as session:
         by_url = {row.url: row for row in session.scalars(select(Article))}
