@@ -38,6 +38,9 @@ NEWSARCHIVE_NAV_DEPTH = 2  # links followed from start pages to reach sections; 
 AUTOTHROTTLE_ENABLED = True  # adapts the delay to the server's latency; off when a source says delay = 0
 AUTOTHROTTLE_START_DELAY = DEFAULT_DELAY
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0  # news servers are small; 2 in flight is polite
+CONCURRENT_ITEMS = 4  # outputs of one callback processed at once: Scrapy starts that many tasks for
+#   every response, and its default (100) cost the crawl a fifth of its CPU; ours are a page's
+#   requests and at most one item, whose pipeline does not wait on anything
 CONCURRENT_REQUESTS = 32  # across sources in one process; per-host limits do the politeness
 CONCURRENT_REQUESTS_PER_DOMAIN = DEFAULT_CONCURRENCY
 COOKIES_ENABLED = False  # an archive wants what an anonymous reader sees
