@@ -147,9 +147,12 @@ def _write_loc_list(root: Path, path: str, list_tag: str, entry_tag: str, paths:
 
 
 def page_title(page: bytes) -> str:
-    """The text of the page's <title>, whitespace folded, at most 150 characters; "" when none."""
+    """The text of the page's <title>, whitespace folded, at most 150 characters; "" when none.
+
+    Read as UTF-8, a page in another encoding with U+FFFD for what is not (a headline in a
+    listing, not the page's own text)."""
     match = TITLE_TAG.search(page)
-    return " ".join(html.unescape(match.group(1).decode("utf-8")).split())[:150] if match else ""
+    return " ".join(html.unescape(match.group(1).decode("utf-8", "replace")).split())[:150] if match else ""
 
 
 def after_head(page: bytes, tag: bytes) -> bytes:

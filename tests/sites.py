@@ -245,7 +245,8 @@ def build_copies_site(root: Path, datasets_dir: Path, n_articles: int = 300,
         page = stripped[original]
         path = f"/news/2019/{n}/{original.stem[:12]}-{n // len(originals)}.html"
         title = f"{page_title(page) or original.stem} (no. {n})"
-        page = TITLE_TAG.sub(f"<title>{html.escape(title)}</title>".encode(), page, count=1)
+        if (stated := TITLE_TAG.search(page)) is not None:  # in the page's own encoding: bytes
+            page = page[:stated.end(1)] + f" (no. {n})".encode() + page[stated.end(1):]
         longest = max(_PARAGRAPH.finditer(page), key=lambda m: len(m.group(1)), default=None)
         if longest is not None:
             at = longest.start(1) + len(longest.group(1))
