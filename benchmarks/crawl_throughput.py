@@ -7,7 +7,8 @@ Run by hand from the project root (about 15 minutes on 2 cores; ``--quick``: one
 
 The site is :func:`tests.sites.build_copies_site`: every real page of ``../shared/datasets``
 (243 pages in a dozen languages; scripts and styles left out) copied over and over, each copy
-its own URL, title and canonical link (so none folds into another), served by the demo's
+its own URL, title and canonical link (so none folds into another) and its own photo file (its
+requisite; the page's own relative links lead off the site, through ``<base>``), served by the demo's
 server in a process of its own. Each round runs every row once, in turn, so a busy
 machine slows all of them alike; the table gives each row's median over the rounds:
 

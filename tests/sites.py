@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from tests.site_builder import (
     TITLE_TAG,
     Listed,
+    after_head,
     html_page,
     page_title,
     to_latin1,
@@ -196,6 +197,8 @@ _PARAGRAPH = re.compile(rb"<p\b[^>]*>(.*?)</p\s*>", re.IGNORECASE | re.DOTALL)
 COPIES_PATTERN = r"/news/2019/\d+/"
 PHOTO_EVERY = 4  # copies with an inline photo
 PHOTO_BYTES = 48_000  # random, so incompressible: some 64 kB of base64 in the page
+PHOTO_FILE_BYTES = 20_000  # each copy's photo file, its one requisite on the site
+ORIGINAL_SITE = "https://original.example/"  # where a copy's own relative links lead (<base>)
 
 
 @dataclass(frozen=True)
@@ -253,6 +256,11 @@ def build_copies_site(root: Path, datasets_dir: Path, n_articles: int = 300,
             page = page[:at] + f" Copy number {n}.".encode() + page[at:]
         if n % PHOTO_EVERY == 0:
             page = _with_inline_photo(page, n)
+        # The page's own links and requisites resolve on the site it came from, as they would in a
+        # copy of another site's page, not to pages and files this site has not got; its photo is here.
+        page = after_head(page, f'<base href="{ORIGINAL_SITE}">'.encode())
+        page = _after_body(page, f'<img alt="" src="{BASE}/img/{n}.jpg">'.encode())
+        write_file(root, f"/img/{n}.jpg", b"\xff\xd8\xff\xe0" + random.Random(n).randbytes(PHOTO_FILE_BYTES))
         write_file(root, path, with_canonical(page, BASE + path))
         paths.append(path)
         entries.append(Listed(path, title, NEWEST - timedelta(hours=n)))
@@ -268,7 +276,10 @@ def _with_inline_photo(page: bytes, seed: int) -> bytes:
     """The page with a JPEG-sized ``data:`` image right after ``<body>``."""
     rng = random.Random(seed)
     photo = base64.b64encode(b"\xff\xd8\xff\xe0" + rng.randbytes(PHOTO_BYTES))
-    tag = b'<img alt="" width="640" height="360" src="data:image/jpeg;base64,' + photo + b'">'
+    return _after_body(page, b'<img alt="" width="640" height="360" src="data:image/jpeg;base64,' + photo + b'">')
+
+
+def _after_body(page: bytes, tag: bytes) -> bytes:
     match = re.search(rb"<body\b[^>]*>", page, re.IGNORECASE)
     at = match.end() if match else 0
     return page[:at] + tag + page[at:]
