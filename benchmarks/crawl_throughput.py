@@ -305,12 +305,13 @@ def main() -> None:
         work = Path(tmp)
         site = build_copies_site(work / "site", DATASETS, n_articles=articles, n_originals=None).root
         server, base = serve(site)
+        max_pages = 3 * articles  # each article and its photo, with room for sections, feed and robots.txt
         try:
             print(f"site: {articles} article pages at {base}, served by process {server.pid}; {os.cpu_count()} cores")
             if args.pages:
-                rss_curve(base, work / "long", 2 * articles)
+                rss_curve(base, work / "long", max_pages)
             else:
-                throughput_table(site, base, work, rounds, 2 * articles)
+                throughput_table(site, base, work, rounds, max_pages)
         finally:
             server.terminate()
             server.wait()
