@@ -6,11 +6,15 @@ import os
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, text
 
+from archive.catalogue.database import MIGRATIONS
 from cli.demo_pages import render_demo_site
 
 # Session fixtures several test packages share, registered once so each is built once:
@@ -23,6 +27,18 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "NEWSARCHIVE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("NEWSARCHIVE_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+@contextmanager
+def schema_at(engine: Engine, revision: str) -> Iterator[Connection]:
+    """A connection to a catalogue whose schema is as migration ``revision`` left it (committed
+    on exit): for writing the rows an older release wrote, then testing the migrations after it."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        yield connection
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -97,18 +97,13 @@ def test_published_keeps_the_time_and_zone_the_page_states(catalogue: Catalogue)
 
 def test_the_migration_gives_existing_articles_their_story_and_day(catalogue_url: str) -> None:
     """Articles catalogued before published_at and story_id existed keep their day and copies."""
-    from alembic import command
-    from alembic.config import Config
     from sqlalchemy import text
 
-    from archive.catalogue.database import MIGRATIONS, upgrade_schema
+    from archive.catalogue.database import upgrade_schema
+    from tests.conftest import schema_at
 
     old = Catalogue(catalogue_url, migrate=False)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with old.engine.begin() as connection:  # the schema as the release before this migration left it
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0004")
+    with schema_at(old.engine, "0004") as connection:  # as the release before this migration left it
         connection.execute(text("INSERT INTO sources (id, name, created) VALUES (1, 'courier', '2026-11-02')"))
         for id_, original in ((1, None), (2, 1)):
             connection.execute(text(

@@ -6,17 +6,16 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 
-from archive.catalogue.database import MIGRATIONS, upgrade_schema
+from archive.catalogue.database import upgrade_schema
 from archive.catalogue.identity import published_order
 from archive.catalogue.store import Catalogue
 from archive.query import fulltext
 from archive.query.facets import counted, facet_counts
 from archive.query.runs import list_runs
 from archive.query.search import ArticleQuery, iter_articles
+from tests.conftest import schema_at
 
 VERSIONS = Path(__file__).resolve().parents[3] / "archive" / "catalogue" / "migrations" / "versions"
 
@@ -50,11 +49,7 @@ def test_the_published_order_backfill_computes_what_new_articles_get() -> None:
 def test_an_older_catalogue_gets_its_sort_key_and_not_article_memory(catalogue_url: str) -> None:
     """Articles catalogued before 0007 sort by their instant; old runs count no not-articles; the memory works."""
     old = Catalogue(catalogue_url, migrate=False)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with old.engine.begin() as connection:  # the schema as the release before this migration left it
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0006")
+    with schema_at(old.engine, "0006") as connection:  # as the release before this migration left it
         connection.execute(text("INSERT INTO sources (id, name, created) VALUES (1, 'courier', '2026-11-02')"))
         connection.execute(text("INSERT INTO crawl_runs (id, source_id, status, started, pages, not_modified, bytes,"
                                 " articles_new, articles_updated, articles_duplicate, errors, error_kinds, warc_files)"
@@ -82,11 +77,7 @@ def test_an_older_catalogue_gets_its_sort_key_and_not_article_memory(catalogue_u
 def test_the_counts_per_group_start_from_the_articles_already_catalogued(catalogue_url: str) -> None:
     """0008 backfills article_counts: facets of a catalogue upgraded to it count every article there was."""
     old = Catalogue(catalogue_url, migrate=False)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with old.engine.begin() as connection:  # the schema as the release before this migration left it
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0006")
+    with schema_at(old.engine, "0006") as connection:  # as the release before this migration left it
         connection.execute(text("INSERT INTO sources (id, name, created) VALUES (1, 'courier', '2026-11-02'), "
                                 "(2, 'wire', '2026-11-02')"))
         for id_, source, day, language, original in (
