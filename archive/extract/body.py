@@ -63,6 +63,11 @@ FURNITURE_MAX_SHARE = 0.5
 # bullet or a date around it; links shorter than this ("More", "Home") match too much.
 TEASER_LINE_SHARE = 0.6
 TEASER_MIN_CHARS = 12
+# A row of a layout table, as trafilatura renders tables ("| a | b |"): a lone cell or one
+# beside empty spacer cells, each of a few words ("| Общество |", "|  | Login | Register |").
+# Data tables fill every cell and stay. Up to 3 words: on the dev sets, navigation and
+# partner-link cells, and no row of a ground-truth body.
+LAYOUT_CELL_MAX_WORDS = 3
 _BLOCKS = ("p", "li", "div", "span", "a", "h2", "h3", "h4", "h5", "h6", "figcaption", "td")
 # Elements whose text is metadata when it reappears as a line at the top of the body.
 _ABOVE_BODY = (
@@ -170,6 +175,8 @@ def _clean_text(text: str, above: set[str], anywhere: set[str], teasers: set[str
             continue
         if len(words.split()) <= FURNITURE_MAX_WORDS and _FURNITURE.match(line):
             continue
+        if _layout_row(line):
+            continue
         kept.append(line)
     return "\n\n".join(kept)
 
@@ -177,3 +184,14 @@ def _clean_text(text: str, above: set[str], anywhere: set[str], teasers: set[str
 def _mostly_teaser(words: str, teasers: set[str]) -> bool:
     """Whether a short line is mostly the text of a link to the site ("- Headline (12/01 10:26)")."""
     return any(len(teaser) >= TEASER_LINE_SHARE * len(words) and teaser in words for teaser in teasers)
+
+
+def _layout_row(line: str) -> bool:
+    """Whether a line is a row of a table laid out for navigation, not one of data."""
+    if not (line.startswith("|") and line.endswith("|") and len(line) > 1):
+        return False
+    cells = [cell.strip() for cell in line[1:-1].split("|")]
+    filled = [cell for cell in cells if cell]
+    if len(filled) > 1 and len(filled) == len(cells):
+        return False
+    return all(len(WORD.findall(cell)) <= LAYOUT_CELL_MAX_WORDS for cell in filled)
