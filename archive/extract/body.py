@@ -68,6 +68,12 @@ TEASER_MIN_CHARS = 12
 # Data tables fill every cell and stay. Up to 3 words: on the dev sets, navigation and
 # partner-link cells, and no row of a ground-truth body.
 LAYOUT_CELL_MAX_WORDS = 3
+# A time stamp standing as a line ("18:13 28.11.2011", "6 января 2012, 15:08"): a clock
+# time, at least 3 numbers, at most one word (a month name) besides. On the dev sets such
+# lines dated the page, its comments or its teasers on 4 pages; on 1 the body began with one.
+_CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b")
+STAMP_MIN_NUMBERS = 3
+STAMP_MAX_WORDS = 1
 _BLOCKS = ("p", "li", "div", "span", "a", "h2", "h3", "h4", "h5", "h6", "figcaption", "td")
 # Elements whose text is metadata when it reappears as a line at the top of the body.
 _ABOVE_BODY = (
@@ -175,7 +181,7 @@ def _clean_text(text: str, above: set[str], anywhere: set[str], teasers: set[str
             continue
         if len(words.split()) <= FURNITURE_MAX_WORDS and _FURNITURE.match(line):
             continue
-        if _layout_row(line):
+        if _layout_row(line) or _time_stamp(line):
             continue
         kept.append(line)
     return "\n\n".join(kept)
@@ -195,3 +201,12 @@ def _layout_row(line: str) -> bool:
     if len(filled) > 1 and len(filled) == len(cells):
         return False
     return all(len(WORD.findall(cell)) <= LAYOUT_CELL_MAX_WORDS for cell in filled)
+
+
+def _time_stamp(line: str) -> bool:
+    """Whether a line is only a date and time (of the page, a comment or a teaser)."""
+    if not _CLOCK.search(line):
+        return False
+    tokens = WORD.findall(line)
+    numbers = sum(token.isdigit() for token in tokens)
+    return numbers >= STAMP_MIN_NUMBERS and len(tokens) - numbers <= STAMP_MAX_WORDS
