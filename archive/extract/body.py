@@ -43,6 +43,13 @@ _FURNITURE_LABELS = (
     r"read also|see more|voir aussi|à voir aussi|auch interessant|ver también|leia mais|newsletter",
     r"اقرأ أيضا|اقرأ أيضاً|إقرأ أيضا|إقرأ أيضاً|اقرأ المزيد|czytaj (?:też|także|również)|zobacz też",
     r"смотрите также|διαβάστε επίσης|延伸閱讀|延伸阅读|相关阅读|相關新聞|相关新闻|関連記事",
+    r"zobacz (?:także|również)|также по теме|ссылки по теме|по теме|sur le même sujet",
+    r"(?:à )?lire également|related links|noticias relacionadas|te puede interesar|weitere artikel",
+    r"das könnte sie auch interessieren|مواضيع ذات صلة|أخبار ذات صلة|اقرأ ايضا",
+    # The heading of the comment form, which trafilatura keeps on some pages.
+    r"(?:add|leave|post) a comment|comentar|añadir comentario|deja (?:un|tu) comentario",
+    r"(?:ajouter|laisser) un commentaire|commentaires|kommentar schreiben|kommentare",
+    r"добавить комментарий|أضف تعليق|التعليقات",
 )
 _FURNITURE = re.compile(
     rf"^[\[(]?(?:{'|'.join(_FURNITURE_LABELS)})\s*(?:[:|…]|\.\.\.|$)", re.IGNORECASE
