@@ -85,6 +85,9 @@ STAMP_MAX_WORDS = 1
 # the latest-news lists below Chinese and Taiwanese articles ("- Headline (01/11 22:27)"):
 # on the dev sets 12 such items on 4 pages, none of them in a ground-truth body.
 _DAY = re.compile(r"\d{1,4}[-/.]\d{1,2}")
+# A line of items of a few words between bars is a menu or a byline, not a sentence
+# ("Print | Share | Comment", "Name | City | 08/01/2014"); items as short as layout cells.
+_MENU_BAR = " | "
 _BLOCKS = ("p", "li", "div", "span", "a", "h2", "h3", "h4", "h5", "h6", "figcaption", "td")
 # Elements whose text is metadata when it reappears as a line at the top of the body.
 _ABOVE_BODY = (
@@ -194,7 +197,7 @@ def _clean_text(text: str, above: set[str], anywhere: set[str], teasers: set[str
             continue
         if len(words.split()) <= FURNITURE_MAX_WORDS and _dated_item(line):
             continue
-        if _layout_row(line) or _time_stamp(line):
+        if _layout_row(line) or _time_stamp(line) or _menu_line(line):
             continue
         kept.append(line)
     return "\n\n".join(kept)
@@ -228,3 +231,11 @@ def _time_stamp(line: str) -> bool:
 def _dated_item(line: str) -> bool:
     """Whether a line is a list item carrying a day and a clock time (a teaser in a news list)."""
     return line.startswith("- ") and bool(_CLOCK.search(line)) and bool(_DAY.search(line))
+
+
+def _menu_line(line: str) -> bool:
+    """Whether a line outside a table is short items between bars (a menu, a byline)."""
+    if line.startswith("|") or _MENU_BAR not in line:
+        return False
+    items = line.removeprefix("- ").split(_MENU_BAR)
+    return all(0 < len(WORD.findall(item)) <= LAYOUT_CELL_MAX_WORDS for item in items)
