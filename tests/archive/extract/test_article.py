@@ -336,3 +336,24 @@ def test_section_label_teasers_share_and_related_lines_are_not_body() -> None:
     html = f'<html lang="fr"><head><title>Pier to be rebuilt</title></head><body>{body}</body></html>'
     article = extract_article(html.encode(), "https://news.example.com/2024/05/pier")
     assert article.text == "\n\n".join(FRENCH)
+
+
+def test_time_stamps_dated_teaser_lists_menus_and_layout_cells_are_not_body() -> None:
+    data_table = (
+        "<table><tr><th>Quay</th><th>Berths</th><th>Depth in metres</th></tr>"
+        "<tr><td>North</td><td>12</td><td>7.5</td></tr><tr><td>South</td><td>8</td><td>6.0</td></tr></table>"
+    )
+    body = (
+        "<main><article><h1>Pier to be rebuilt</h1><p>14:05 12.03.2024</p>"
+        f"<p>{ENGLISH[0]}</p><p>Print | Share | Comment</p><p>{ENGLISH[1]}</p>{data_table}<p>{ENGLISH[2]}</p>"
+        "<table><tr><td>Harbour</td><td></td></tr><tr><td></td><td>Sign in</td></tr></table>"
+        "<h3>Related links</h3><ul><li>Ferry fares to rise next month (12/03 09:41)</li>"
+        "<li>New lighthouse keeper appointed after long search (11/03 18:02)</li></ul>"
+        "</article></main>"
+    )
+    html = f'<html lang="en"><head><title>Pier to be rebuilt</title></head><body>{body}</body></html>'
+    text = extract_article(html.encode(), "https://news.example.com/2024/03/pier").text
+    for furniture in ("14:05", "Print", "Sign in", "Related links", "Ferry fares", "lighthouse"):
+        assert furniture not in text
+    assert all(paragraph in text for paragraph in ENGLISH)
+    assert "Depth in metres" in text and "7.5" in text  # a table of data stays
