@@ -19,7 +19,7 @@ from tests.scoring import shingle_scores
 
 # Floors a little under what archive.extract.article reaches (articles-dev 0.980, multilingual-dev
 # 0.879 on its 75 full-text pages, dates-dev 23 of 24 days); trafilatura alone: 0.963, 0.833.
-MIN_F1 = {"articles-dev": 0.97, "multilingual-dev": 0.865}
+MIN_F1 = {"articles-dev": 0.97, "multilingual-dev": 0.88}
 MIN_DATE_SHARE = 0.9
 
 # Written for these tests, not taken from any page.
