@@ -65,20 +65,25 @@ class ArticleRegistry(CatalogueDatabase):
     def record_article(self, source: str, url: str, extracted: Extracted, *,
                        capture_id: int | None = None, seen: datetime | None = None,
                        fingerprint: Fingerprint | None = None, home_hosts: Iterable[str] = (),
-                       linked_url: str | None = None) -> ArticleOutcome:
+                       linked_url: str | None = None, session: Session | None = None) -> ArticleOutcome:
         """Catalogue an extracted page under its canonical identity, with the dedup rules.
 
         ``home_hosts``: the source's own hosts, whose canonical URLs the page may take and on
         which a page is at home (see :func:`archive.urls.article_url_key`). ``linked_url``: the
         URL as a page linked it, when the crawl fetched it under another (trackers removed).
+        ``session``: write in the caller's transaction (the crawl's batches,
+        ``archive/catalogue/writer.py``), which commits it and runs it again if it loses a
+        race; without one, a transaction of its own, run once more if it lost a race.
         """
         page = _Page(self.source_id(source), url, extracted, fingerprint or Fingerprint.of(extracted.text),
                      capture_id, naive_utc(seen) if seen else utcnow(), tuple(home_hosts), linked_url)
+        if session is not None:
+            return self._record_article(session, page)
         try:
             with self.session() as session:
                 return self._record_article(session, page)
         except DBAPIError as exc:
-            if not _lost_a_race(exc):
+            if not lost_a_race(exc):
                 raise
             with self.session() as session:
                 return self._record_article(session, page)
@@ -211,7 +216,7 @@ def _article_at(session: Session, key: str, url: str, *, lock: bool = False) -> 
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 
 
-def _lost_a_race(error: DBAPIError) -> bool:
+def lost_a_race(error: DBAPIError) -> bool:
     """Whether a concurrent worker's write made this one fail, so that it succeeds run again: it
     inserted the same canonical_url (unique), or it held the facet count rows (article_counts,
     kept by triggers) this one needed in the other order, and PostgreSQL chose this one to abort."""

@@ -40,27 +40,35 @@ class NotArticleLog(CatalogueDatabase):
             ))
 
     def record_not_article(self, source: str, url_key: str, *, reason: str, capture_id: int | None = None,
-                           seen: datetime | None = None) -> None:
-        """Remember that the page at ``url_key`` held no article; a refetch moves ``last_seen`` only."""
+                           seen: datetime | None = None, session: Session | None = None) -> None:
+        """Remember that the page at ``url_key`` held no article; a refetch moves ``last_seen`` only.
+
+        ``session``: in the caller's transaction (see ``record_article``), whose commit fails
+        if another worker remembered the page first.
+        """
+        if session is None:
+            try:
+                with self.session() as session:
+                    return self.record_not_article(source, url_key, reason=reason, capture_id=capture_id,
+                                                   seen=seen, session=session)
+            except IntegrityError:  # another worker remembered it first: it is remembered
+                return
         source_id = self.source_id(source)
         seen = naive_utc(seen) if seen else utcnow()
-        same = (NotArticle.source_id == source_id, NotArticle.url_key == url_key)
-        with self.session() as session:
-            if session.execute(update(NotArticle).where(*same)
-                               .values(last_seen=seen, reason=reason, capture_id=capture_id)).rowcount:
-                return
-        try:
-            with self.session() as session:
-                session.add(NotArticle(source_id=source_id, url_key=url_key, reason=reason, first_seen=seen,
-                                       last_seen=seen, capture_id=capture_id))
-        except IntegrityError:  # another worker remembered it first: it is remembered
-            pass
+        moved = session.execute(update(NotArticle).where(NotArticle.source_id == source_id,
+                                                         NotArticle.url_key == url_key)
+                                .values(last_seen=seen, reason=reason, capture_id=capture_id))
+        if not moved.rowcount:
+            session.add(NotArticle(source_id=source_id, url_key=url_key, reason=reason, first_seen=seen,
+                                   last_seen=seen, capture_id=capture_id))
 
-    def forget_not_article(self, source: str, url_key: str) -> None:
+    def forget_not_article(self, source: str, url_key: str, *, session: Session | None = None) -> None:
         """The page at ``url_key`` is an article now: no longer skipped as none."""
-        with self.session() as session:
-            session.execute(delete(NotArticle).where(NotArticle.source_id == self.source_id(source),
-                                                     NotArticle.url_key == url_key))
+        if session is None:
+            with self.session() as session:
+                return self.forget_not_article(source, url_key, session=session)
+        session.execute(delete(NotArticle).where(NotArticle.source_id == self.source_id(source),
+                                                 NotArticle.url_key == url_key))
 
 
 def forget_not_articles_of(session: Session, capture_ids: Collection[int]) -> None:
