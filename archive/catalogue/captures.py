@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 from warcio.timeutils import datetime_to_iso_date
 
 from archive.catalogue.database import CatalogueDatabase, naive_utc
@@ -28,20 +29,9 @@ class CaptureLog(CatalogueDatabase):
 
     def add_capture(self, run_id: int | None, info: CaptureInfo, *, etag: str | None = None,
                     last_modified: str | None = None) -> int:
-        """Index one archived exchange (its response or revisit record).
-
-        A Core INSERT, not an ORM object: the crawl calls this for every response, and the
-        unit of work's bookkeeping cost more than the insert itself.
-        """
-        values = dict(
-            run_id=run_id, url=info.url, urlkey=surt(info.url), timestamp=naive_utc(info.timestamp),
-            status=info.status, mime=info.mime, record_type=info.record_type,
-            warc_file=info.warc_file, warc_offset=info.offset, warc_length=info.length,
-            payload_digest=info.payload_digest, refers_to_url=info.refers_to_url,
-            refers_to_date=info.refers_to_date, etag=etag, last_modified=last_modified,
-        )
-        with self.engine.begin() as connection:
-            return connection.execute(insert(Capture).values(values)).inserted_primary_key[0]
+        """Index one archived exchange (its response or revisit record), in a transaction of its own."""
+        with self.session() as session:
+            return add_captures(session, [capture_row(run_id, info, etag=etag, last_modified=last_modified)])[0]
 
     def revisit_target(self, payload_digest: str) -> tuple[str, str] | None:
         """(url, WARC-Date) of the first 200 response record with this payload, from any crawl.
@@ -61,6 +51,15 @@ class CaptureLog(CatalogueDatabase):
         if row is None:
             return None
         return row.url, datetime_to_iso_date(row.timestamp, use_micros=True)
+
+    def revisit_index(self) -> RevisitIndex:
+        """What :meth:`revisit_target` answers, with the payloads archived so far held in memory."""
+        with self.session() as session:
+            digests = session.scalars(
+                select(Capture.payload_digest).where(Capture.record_type == "response", Capture.status == 200)
+                .execution_options(yield_per=10_000)
+            )
+            return RevisitIndex(self, {hash(digest) for digest in digests})
 
     def latest_validators(self, url: str) -> Validators | None:
         """ETag / Last-Modified of the latest 200 capture of ``url``, with where its body lies.
@@ -82,3 +81,43 @@ class CaptureLog(CatalogueDatabase):
             if holder is None:
                 return None
             return Validators(latest.etag, latest.last_modified, holder.warc_file, holder.warc_offset)
+
+
+class RevisitIndex:
+    """The revisit lookup a crawl's WARC writer makes for every 200 response, mostly in memory.
+
+    Most payloads are new: their lookup is a set membership test instead of a query. The
+    set holds the hashes of the payload digests of the 200 responses archived before the
+    crawl began (a few tens of bytes each: about 60 MB for a million captures); a hit, or a
+    hash that collides, is answered by the catalogue. Payloads this crawl archives are the
+    writer's own to remember; those another worker archives meanwhile are not seen, and
+    are written in full once more (correct, only not as small as a revisit).
+    """
+
+    def __init__(self, captures: CaptureLog, digests: set[int]) -> None:
+        self.captures = captures
+        self.digests = digests
+
+    def __call__(self, payload_digest: str) -> tuple[str, str] | None:
+        if hash(payload_digest) not in self.digests:
+            return None
+        return self.captures.revisit_target(payload_digest)
+
+
+def capture_row(run_id: int | None, info: CaptureInfo, *, etag: str | None = None,
+                last_modified: str | None = None) -> dict[str, object]:
+    """The ``captures`` row of an archived exchange."""
+    return dict(
+        run_id=run_id, url=info.url, urlkey=surt(info.url), timestamp=naive_utc(info.timestamp),
+        status=info.status, mime=info.mime, record_type=info.record_type,
+        warc_file=info.warc_file, warc_offset=info.offset, warc_length=info.length,
+        payload_digest=info.payload_digest, refers_to_url=info.refers_to_url,
+        refers_to_date=info.refers_to_date, etag=etag, last_modified=last_modified,
+    )
+
+
+def add_captures(session: Session, rows: list[dict[str, object]]) -> list[int]:
+    """Insert capture rows in one statement (Core, not ORM objects: the crawl writes one per
+    response, and the unit of work's bookkeeping cost more than the insert); their ids, in order."""
+    statement = insert(Capture).returning(Capture.id, sort_by_parameter_order=True)
+    return list(session.scalars(statement, rows))

@@ -26,10 +26,11 @@ def catalogue(catalogue_url: str) -> Iterator[Catalogue]:
 
 
 def crawl(catalogue: Catalogue, warc_dir: Path, exchanges: list[tuple[str, int]], when: datetime) -> list[CaptureInfo]:
-    """One crawl writing ``(url, status)`` exchanges of PAGE, each catalogued as the crawler does."""
+    """One crawl writing ``(url, status)`` exchanges of PAGE, each catalogued as the crawler does,
+    its revisits looked up as the crawler does (the index of payloads archived before it)."""
     run_id = catalogue.start_run("news", host="crawler-1")
     infos = []
-    with WarcWriter(warc_dir, "news", revisit_lookup=catalogue.revisit_target) as writer:
+    with WarcWriter(warc_dir, "news", revisit_lookup=catalogue.revisit_index()) as writer:
         for url, status in exchanges:
             info = writer.write_exchange(url=url, method="GET", request_headers=[], request_body=b"",
                                          protocol="HTTP/1.1", status=status, reason="",
