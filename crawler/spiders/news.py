@@ -76,7 +76,8 @@ class NewsSpider(Spider):
         self.known_urls: set[str] = set()  # normalised URLs of catalogued articles: not fetched again
         self.not_articles: set[str] = set()  # keys of article URLs found to hold no article, as remembered
         self.skipped_not_articles: set[str] = set()  # of those, the ones not fetched again this run
-        self.queued_urls: set[str] = set()  # normalised article URLs requested in this run
+        # Article keys claimed in this run, each with the URL of its request (None: not requested, known)
+        self.claims: dict[str, str | None] = {}
         self.seen_navigation: set[str] = set()  # session-free URLs of navigation pages requested
 
     @classmethod
@@ -127,13 +128,17 @@ class NewsSpider(Spider):
                             (self.skipped_not_articles, "not_articles_skipped")):
             if key in known:
                 known.discard(key)  # counted once per run
-                self.queued_urls.add(key)
+                self.claims[key] = None
                 self.crawler.stats.inc_value(f"newsarchive/{stat}")
                 return False
-        if key in self.queued_urls:
+        if key in self.claims:
             return False
-        self.queued_urls.add(key)
+        self.claims[key] = None
         return True
+
+    def requested_as(self, url: str) -> str | None:
+        """The URL this run requested the article at ``url`` under, if it requested it."""
+        return self.claims.get(self.article_key(url))
 
     def article_request(self, url: str, published_hint: str | None = None) -> Request | None:
         """A request for an article URL, or None when it is known or already queued.
@@ -147,9 +152,11 @@ class NewsSpider(Spider):
             return None
         # Requested without its trackers (?utm_source=...): archived under the URL that names the
         # page; the URL as linked is kept among the article's URLs.
-        return Request(without_tracking(url), callback=self.parse_article, priority=5, errback=self.on_error,
-                       meta={"article_claim": self.article_key(url), "linked_url": url,
-                             "published_hint": published_hint})
+        key = self.article_key(url)
+        request = Request(without_tracking(url), callback=self.parse_article, priority=5, errback=self.on_error,
+                          meta={"article_claim": key, "linked_url": url, "published_hint": published_hint})
+        self.claims[key] = request.url
+        return request
 
     def navigation_request(self, url: str, callback: Any, priority: int = 0, **meta: Any) -> Request:
         """A request for robots.txt, a feed, a sitemap or a section page: conditional on recrawls."""
