@@ -2,8 +2,9 @@
 
 Built once per Scrapy crawler, on first use, and kept on the crawler object, so a
 middleware, a pipeline and an extension of one crawl see the same run, database and WARC
-files without module-level state. The WARC capture middleware writes through ``warc``; the
-run recorder closes it before it records how the run ended (``crawler/run_record.py``).
+files without module-level state. The WARC capture middleware writes through ``warc``, and
+it and the article pipeline write the catalogue through ``writer``; the run recorder closes
+both before it records how the run ended (``crawler/run_record.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from scrapy.crawler import Crawler
 
 from archive.catalogue.store import Catalogue
+from archive.catalogue.writer import CatalogueWriter
 from archive.config import Settings, Source
 from archive.warc.writer import WarcWriter
 
@@ -26,6 +28,7 @@ class CrawlContext:
     source: Source
     run_id: int
     warc: WarcWriter  # the crawl's WARC files: opened lazily, so a crawl that archived nothing leaves none
+    writer: CatalogueWriter  # the crawl's catalogue writes, batched on a thread of their own
 
 
 def newsarchive_settings(crawler: Crawler) -> Settings:
@@ -64,8 +67,8 @@ def crawl_context(crawler: Crawler) -> CrawlContext:
         source = crawler.spider.source
         warc = WarcWriter(settings.warc_dir, prefix=warc_prefix(crawler, settings, source),
                           max_size=settings.warc_max_size, software=crawler.settings.get("USER_AGENT"),
-                          revisit_lookup=catalogue.revisit_target)
+                          revisit_lookup=catalogue.revisit_index())
         run_id = catalogue.start_run(source.name, host=settings.host)
-        context = CrawlContext(settings, catalogue, source, run_id, warc)
+        context = CrawlContext(settings, catalogue, source, run_id, warc, CatalogueWriter(catalogue))
         crawler.newsarchive_context = context  # type: ignore[attr-defined]
     return context

@@ -118,6 +118,7 @@ class RunRecorder:
         if self.heart.running:
             self.heart.stop()
         context = crawl_context(self.crawler)
+        context.writer.close()  # what is still queued, first: a write that fails there fails the run
         failure = self.stats.get_value(FAILURE)
         try:
             context.warc.close()

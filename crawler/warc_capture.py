@@ -3,16 +3,18 @@
 It sits nearest the network (see ``DOWNLOADER_MIDDLEWARES``), so it sees robots.txt,
 feeds, sitemaps, redirects, retries, error statuses and page requisites, each as the
 server sent it: body still content-encoded, before Scrapy decompresses it. Each
-exchange is also indexed in the catalogue's captures table, and the capture is put on
-``request.meta["capture"]`` for the spider and pipelines.
+exchange is also indexed in the catalogue's captures table, through the crawl's catalogue
+writer (``archive/catalogue/writer.py``: queued, written in batches off the reactor), and
+the capture is put on ``request.meta["capture"]`` for the spider and pipelines.
 
 It writes through the crawl's WARC writer (``CrawlContext.warc``); the run recorder
 finishes the file when the spider closes, before it records the run. Archiving that fails
 (a full disk or quota, under the WARC files or the catalogue; a read-only or vanished file
-system) stops the crawl at once: what cannot be archived is not worth fetching. The writer
-has cut its file back to the last whole exchange; no new request is sent, responses to
-those already handed to the downloader are dropped unarchived (``IgnoreRequest``), and the
-run is recorded ``failed`` with a message naming the condition and the file.
+system) stops the crawl at once: what cannot be archived is not worth fetching; so does a
+capture row that cannot be written. The WARC writer has cut its file back to the last
+whole exchange; no new request is sent, responses to those already handed to the
+downloader are dropped unarchived (``IgnoreRequest``), and the run is recorded ``failed``
+with a message naming the condition and the file.
 """
 
 from __future__ import annotations
@@ -29,20 +31,20 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.defer import deferred_from_coro
-from sqlalchemy.exc import DBAPIError
+from twisted.internet import reactor
 
 from archive.catalogue.database import is_disk_full
-from archive.catalogue.store import Catalogue
+from archive.catalogue.writer import CatalogueWriter
 from archive.warc.records import CaptureInfo
 from archive.warc.writer import WarcWriter
 from crawler.context import crawl_context
 from crawler.run_record import FAILURE
+from crawler.size_limit import is_truncated
 
 logger = logging.getLogger(__name__)
 
 CLOSE_REASON = "archive-write-failed"  # the spider's close reason when archiving fails
 _FULL = (errno.ENOSPC, errno.EDQUOT)
-from crawler.size_limit import is_truncated
 
 
 def _header_pairs(headers) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -55,10 +57,11 @@ def _header_pairs(headers) -> list[tuple[str, str]]:  # type: ignore[no-untyped-
 
 
 class WarcCaptureMiddleware:
-    def __init__(self, writer: WarcWriter, catalogue: Catalogue, run_id: int, stats: StatsCollector,
+    def __init__(self, writer: WarcWriter, catalogue: CatalogueWriter, run_id: int, stats: StatsCollector,
                  stop_crawl: Callable[[str], object]) -> None:
         self.writer = writer
         self.catalogue = catalogue
+        catalogue.on_failure = self._capture_failed
         self.run_id = run_id
         self.stats = stats
         self.stop_crawl = stop_crawl  # called once, with the close reason, when archiving fails
@@ -72,7 +75,7 @@ class WarcCaptureMiddleware:
             assert crawler.engine is not None
             return deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
 
-        return cls(context.warc, context.catalogue, context.run_id, crawler.stats, stop_crawl)
+        return cls(context.warc, context.writer, context.run_id, crawler.stats, stop_crawl)
 
     def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
         if self.failure:
@@ -82,19 +85,12 @@ class WarcCaptureMiddleware:
         except OSError as exc:
             self._stop(_warc_failure(exc))
             raise IgnoreRequest(f"not archived: {self.failure}") from exc
-        try:
-            capture_id = self.catalogue.add_capture(
-                self.run_id, info,
-                etag=_text(response.headers.get("ETag")),
-                last_modified=_text(response.headers.get("Last-Modified")),
-            )
-        except DBAPIError as exc:
-            if not is_disk_full(exc):
-                raise
-            self._stop(f"disk full writing the catalogue {self.catalogue.location}: crawl stopped, its WARC "
-                       "files kept whole; free space, then crawl again")
-            raise IgnoreRequest(f"not catalogued: {self.failure}") from exc
-        request.meta["capture"] = {"id": capture_id, "warc_file": info.warc_file,
+        capture = self.catalogue.add_capture(
+            self.run_id, info,
+            etag=_text(response.headers.get("ETag")),
+            last_modified=_text(response.headers.get("Last-Modified")),
+        )
+        request.meta["capture"] = {"row": capture, "warc_file": info.warc_file,
                                    "offset": info.offset, "timestamp": info.timestamp}
         self.stats.inc_value("newsarchive/responses")
         self.stats.inc_value("newsarchive/bytes", len(response.body))
@@ -120,10 +116,23 @@ class WarcCaptureMiddleware:
             truncated="length" if is_truncated(response) else None,
         )
 
+    def _capture_failed(self, error: BaseException) -> None:
+        """On the catalogue writer's thread: a capture row could not be written."""
+        where = self.catalogue.location
+        if is_disk_full(error):
+            failure = (f"disk full writing the catalogue {where}: crawl stopped, its WARC files kept whole; "
+                       "free space, then crawl again")
+        else:
+            failure = f"cannot write the catalogue {where} ({error}): crawl stopped"
+        self.stats.set_value(FAILURE, self.stats.get_value(FAILURE) or failure)  # the run's record says so
+        reactor.callFromThread(self._stop, failure)
+
     def _stop(self, failure: str) -> None:
         """Archiving failed: say why, once, and close the spider."""
+        if self.failure:
+            return
         self.failure = failure
-        self.stats.set_value(FAILURE, failure)
+        self.stats.set_value(FAILURE, self.stats.get_value(FAILURE) or failure)
         logger.error("%s", failure)
         self.stop_crawl(CLOSE_REASON)
 

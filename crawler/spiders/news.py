@@ -243,7 +243,7 @@ class NewsSpider(Spider):
         key = response.meta.get("article_claim") or self.article_key(response.url)
         item: dict[str, Any] = {"url": response.url, "linked_url": response.meta.get("linked_url"),
                                 "article_key": key, "was_not_article": key in self.not_articles,
-                                "capture_id": capture.get("id"),
+                                "capture": capture.get("row"),
                                 "fetched": capture.get("timestamp"), "capped": len(body) < len(response.body),
                                 "extraction": None, "error": None}
         try:

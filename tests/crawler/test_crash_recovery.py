@@ -59,7 +59,7 @@ class Kill:
     point: str
     pid: int
     requests: list[str]  # paths the site server answered during this crawl
-    stack: str  # the crawl's main thread as py-spy saw it, stopped
+    stack: str  # the crawl's thread that stopped, as py-spy saw it
     warc_file: str = ""  # finished name of the file it was writing
     records: int = 0
     bytes_cut: int = 0
@@ -78,15 +78,17 @@ class Kill:
          self.catalogued_from_warc, self.dropped) = figures
 
 
-def main_thread(pid: int) -> str:
-    """The main thread's stack of a (stopped) process, innermost frame first, as py-spy dumps it."""
+def stopped_thread(pid: int) -> str:
+    """The stack of the thread that stopped the process (stop_at.py's hook in it), innermost frame
+    first, as py-spy dumps it."""
     if not PY_SPY.exists():
         pytest.fail(f"{PY_SPY} is missing: install the test extras (pip install -e '.[test]')")
     dump = subprocess.run([str(PY_SPY), "dump", "--nonblocking", "--pid", str(pid)],
                           capture_output=True, text=True, timeout=60)
     assert dump.returncode == 0, f"py-spy could not read the crawl's stack (it needs ptrace): {dump.stderr}"
     threads = re.split(r"\n(?=Thread )", dump.stdout)
-    return next((t for t in threads if "MainThread" in t.splitlines()[0]), dump.stdout)
+    return next((t for t in threads if t.startswith("Thread ") and re.search(r"^\s*(StopAt\.)?stop \(.*stop_at\.py",
+                                                                                  t, re.MULTILINE)), dump.stdout)
 
 
 def wait_stopped(process: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -113,7 +115,7 @@ def kill_crawl(workdir: Path, server: SiteServer, point: str, arm_after: int) ->
             time.sleep(0.02)
         os.kill(process.pid, signal.SIGUSR1)
         wait_stopped(process)
-        stack = main_thread(process.pid)
+        stack = stopped_thread(process.pid)
     finally:
         os.killpg(process.pid, signal.SIGKILL)  # the crawl and its extraction workers, as the OOM killer would
         process.wait()
@@ -196,9 +198,9 @@ def test_killed_crawls_lose_nothing_and_fetch_nothing_twice(site: CopiesSite, tm
     # Each kill landed where it was meant to, and recovery gave back what that kill takes.
     warc_write, capture_commit, article_commit = kills
     assert "_write_warc_record" in warc_write.stack and warc_write.bytes_cut > 0  # a torn record, cut
-    assert "add_capture" in capture_commit.stack and "do_commit" in capture_commit.stack
+    assert "_write_batch" in capture_commit.stack and "do_commit" in capture_commit.stack
     assert capture_commit.captures_added >= 1  # the record whose row never committed
-    assert "record_article" in article_commit.stack and "do_commit" in article_commit.stack
+    assert "_write_batch" in article_commit.stack and "do_commit" in article_commit.stack
     assert article_commit.catalogued_from_warc >= 1  # the article whose row never committed
     with catalogue.session() as session:
         runs = session.execute(select(CrawlRun.status, CrawlRun.warc_files).order_by(CrawlRun.id)).all()
