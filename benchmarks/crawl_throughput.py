@@ -4,6 +4,8 @@ Run by hand from the project root (about 15 minutes on 2 cores; ``--quick``: one
 
     .venv/bin/python benchmarks/crawl_throughput.py [--articles 1000] [--rounds 3] [--quick]
     .venv/bin/python benchmarks/crawl_throughput.py --pages 10000      # RSS over one long crawl
+    git worktree add /tmp/before HEAD~5 && \
+    .venv/bin/python benchmarks/crawl_throughput.py --baseline /tmp/before  # + its pipeline rows
 
 The site is :func:`tests.sites.build_copies_site`: every real page of ``../shared/datasets``
 (243 pages in a dozen languages; scripts and styles left out) copied over and over, each copy
@@ -27,7 +29,9 @@ Every row is a process (tree) of its own, timed from start to exit (start-up inc
 its resident memory sampled every 0.2 s, summed over its processes. Every row counts article
 pages (fetched, extracted, catalogued): the crawls' other responses (robots.txt, feed,
 sections; the pipeline's requisites) are part of their cost. ``ratio`` is the pipeline's
-articles/s over min(bare scrapy, trafilatura alone).
+articles/s over min(bare scrapy, trafilatura alone). ``--baseline DIR`` adds the pipeline rows
+of another checkout of the project (same venv, its code run from DIR), alternated with the
+rest: a change's before and after, side by side in one run.
 """
 
 from __future__ import annotations
@@ -163,11 +167,11 @@ def extraction_alone(which: str, site: Path, base: str) -> Measured:
     return measure([sys.executable, __file__, "--extract-only", which, str(site), base], int, cwd=ROOT)
 
 
-def pipeline(base: str, work: Path, db: str | None, max_pages: int, workers: int = 1) -> Measured:
+def pipeline(base: str, work: Path, db: str | None, max_pages: int, workers: int = 1, code: Path = ROOT) -> Measured:
     """``newsarchive crawl`` of the site into a fresh data dir (and ``db``, when given).
 
     ``workers`` > 1: that many crawl processes, each with a data dir of its own, sharing one
-    Redis frontier (``--redis``) and the catalogue ``db``.
+    Redis frontier (``--redis``) and the catalogue ``db``. ``code``: the checkout run.
     """
     work.mkdir(parents=True, exist_ok=True)
     sources = work / "sources.toml"
@@ -181,11 +185,11 @@ def pipeline(base: str, work: Path, db: str | None, max_pages: int, workers: int
                 *(["--db", db] if db else []), *(["--redis", REDIS] if workers > 1 else [])]
 
     if workers == 1:
-        measured = measure([*cli(0), "crawl", "--no-progress"], lambda out: 0, cwd=ROOT)
+        measured = measure([*cli(0), "crawl", "--no-progress"], lambda out: 0, cwd=code)
     else:
         redis.Redis.from_url(REDIS).flushdb()
         commands = [[*cli(n), "crawl", "--no-progress"] for n in range(workers)]
-        measured = measure([sys.executable, "-c", WORKERS, json.dumps(commands)], lambda out: 0, cwd=ROOT)
+        measured = measure([sys.executable, "-c", WORKERS, json.dumps(commands)], lambda out: 0, cwd=code)
     runs = subprocess.run([*cli(0), "runs", "--format", "jsonl", "--limit", str(workers)], check=True,
                           capture_output=True, text=True, cwd=ROOT).stdout
     measured.pages = sum(run["articles_new"] + run["articles_updated"] + run["articles_duplicate"]
@@ -247,7 +251,7 @@ def serve(site: Path) -> tuple[subprocess.Popen[str], str]:
     return server, server.stdout.readline().strip()
 
 
-def throughput_table(site: Path, base: str, work: Path, rounds: int, max_pages: int) -> None:
+def throughput_table(site: Path, base: str, work: Path, rounds: int, max_pages: int, baseline: Path | None) -> None:
     rows = {
         "bare scrapy": lambda n: bare_scrapy(base, work / f"bare{n}"),
         "trafilatura alone": lambda n: extraction_alone("trafilatura", site, base),
@@ -256,6 +260,10 @@ def throughput_table(site: Path, base: str, work: Path, rounds: int, max_pages: 
         "pipeline postgresql": lambda n: _on_postgres(base, work / f"pg{n}", max_pages),
         "2 workers, redis frontier": lambda n: _on_postgres(base, work / f"redis{n}", max_pages, workers=2),
     }
+    if baseline:
+        rows["pipeline sqlite, baseline"] = lambda n: pipeline(base, work / f"bsqlite{n}", None, max_pages,
+                                                               code=baseline)
+        rows["pipeline postgresql, baseline"] = lambda n: _on_postgres(base, work / f"bpg{n}", max_pages, code=baseline)
     results: dict[str, list[Measured]] = {name: [] for name in rows}
     for n in range(1, rounds + 1):
         for name, run in rows.items():
@@ -272,9 +280,9 @@ def throughput_table(site: Path, base: str, work: Path, rounds: int, max_pages: 
         print(f"{name:30} {medians[name]:8.1f} {peak:12.0f} {ratio:>6}")
 
 
-def _on_postgres(base: str, work: Path, max_pages: int, workers: int = 1) -> Measured:
+def _on_postgres(base: str, work: Path, max_pages: int, workers: int = 1, code: Path = ROOT) -> Measured:
     with FreshPostgres(f"bench_crawl_{os.getpid()}") as url:
-        return pipeline(base, work, url, max_pages, workers)
+        return pipeline(base, work, url, max_pages, workers, code)
 
 
 def rss_curve(base: str, work: Path, max_pages: int) -> None:
@@ -294,6 +302,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of every row (default 3)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 150 articles, one round")
     parser.add_argument("--pages", type=int, help="instead of the table: one crawl of this many articles, RSS over time")
+    parser.add_argument("--baseline", type=Path, help="another checkout whose pipeline rows to run alongside")
     parser.add_argument("--extract-only", nargs=3, metavar=("WHICH", "SITE", "BASE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.extract_only:
@@ -311,7 +320,7 @@ def main() -> None:
             if args.pages:
                 rss_curve(base, work / "long", max_pages)
             else:
-                throughput_table(site, base, work, rounds, max_pages)
+                throughput_table(site, base, work, rounds, max_pages, args.baseline and args.baseline.resolve())
         finally:
             server.terminate()
             server.wait()

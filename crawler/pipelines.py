@@ -65,9 +65,9 @@ class ArticlePipeline:
 
         def record(session: Session) -> ArticleOutcome:
             outcome = self.catalogue.record_article(
-                self.source, item["url"], page.article, capture_id=capture.id if capture else None, seen=item["fetched"],
-                fingerprint=page.fingerprint, home_hosts=self.home_hosts, linked_url=item.get("linked_url"),
-                session=session)
+                self.source, item["url"], page.article, capture_id=capture.id if capture else None,
+                seen=item["fetched"], fingerprint=page.fingerprint, home_hosts=self.home_hosts,
+                linked_url=item.get("linked_url"), session=session)
             if item["was_not_article"]:
                 self.catalogue.forget_not_article(self.source, item["article_key"], session=session)
             return outcome
