@@ -13,7 +13,7 @@ import pytest
 from trafilatura import bare_extraction
 from trafilatura.utils import load_html
 
-from archive.extract.article import Extracted, extract_article
+from archive.extract.article import Extracted, extract_article, parse_page
 from archive.extract.decoding import decode_html
 from tests.scoring import shingle_scores
 
@@ -222,6 +222,21 @@ def test_body_rendered_by_script_comes_from_json_ld() -> None:
 def test_page_without_article_text_is_none(body: str) -> None:
     html = f"<html><head><title>Harbour Times</title></head><body>{body}</body></html>"
     assert extract_article(html.encode(), "https://news.example.com/sections") is None
+
+
+@pytest.mark.parametrize("body", [b"", b"  \n ", b"\x00\x01\x02 binary", b"<p>a fragment alone</p>",
+                                  b"%PDF-1.7 not a page at all"],
+                         ids=["empty", "blank", "binary", "fragment", "pdf"])
+def test_what_is_not_an_html_page_parses_to_nothing(body: bytes) -> None:
+    assert parse_page(body, "text/html") is None
+    assert extract_article(body, "https://news.example.com/x") is None
+
+
+def test_an_xhtml_page_with_an_xml_declaration_parses() -> None:
+    page = ("<?xml version='1.0' encoding='utf-8'?>\n<html><head><title>Sécurité</title></head>"
+            "<body><p>Le conseil de sécurité s'est réuni.</p></body></html>").encode()
+    tree = parse_page(page, "application/xhtml+xml")
+    assert tree is not None and tree.findtext(".//title") == "Sécurité"
 
 
 def test_declared_article_without_body_keeps_metadata() -> None:
