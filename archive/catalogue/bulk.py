@@ -1,0 +1,133 @@
+"""Loading many new articles into a catalogue at once (`db copy`, the query benchmark).
+
+A catalogue keeps its full-text index (SQLite's FTS5 table) and its counts per group
+(``article_counts`` and the two narrower tables) in step by triggers that run for every
+article inserted, which is most of the cost of a big load. Inside ``bulk_load`` those
+triggers are suspended; at its end the FTS index is filled and the counts are added for
+the articles inserted, one statement each, and the triggers are put back from their own
+definitions, read from the database before they were suspended (so nothing here repeats
+the migrations' SQL). On PostgreSQL the generated ``search_vector`` column cannot be
+suspended: each row still computes its ``tsvector`` as it arrives.
+
+All of it is one transaction (SQLite and PostgreSQL both roll DDL back): an error inside,
+a kill or a crash leaves the catalogue as it was before, triggers, index and counts included.
+
+What a bulk load may do: insert articles whose ids are above every id already there (as
+an autoincrement or a copy in key order gives them). It must not update or delete
+articles: with the triggers off, no index entry or count would follow.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection, Engine
+
+from archive.catalogue.models import Article, article_counts, article_day_language_counts, article_day_source_counts
+
+COUNT_TABLES = (article_counts, article_day_source_counts, article_day_language_counts)
+COUNTED = ("articles", "unique_articles")  # a count table's columns that are not its group
+FTS_TABLE = "articles_fts"  # SQLite's FTS5 index of the articles (migration 0002), archive.query.search's too
+
+
+@dataclass
+class _Suspended:
+    """What ``bulk_load`` turned off, and what it needs to do their work in bulk at the end."""
+
+    connection: Connection
+    last_id: int  # articles above it are the load's
+    was_empty: bool
+    triggers: list[tuple[str, str]] = field(default_factory=list)  # (name, SQL that made it): SQLite
+
+    @property
+    def dialect(self) -> str:
+        return self.connection.dialect.name
+
+    def suspend(self) -> None:
+        """Turn the per-row triggers on ``articles`` off, keeping what puts them back."""
+        if self.dialect == "postgresql":  # disabled within the transaction: other sessions wait on its lock
+            self.triggers = [(name, "") for name in self.connection.exec_driver_sql(
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = 'articles'::regclass AND NOT tgisinternal "
+                "AND tgenabled = 'O' ORDER BY oid").scalars()]
+            for name, _ in self.triggers:
+                self.connection.exec_driver_sql(f'ALTER TABLE articles DISABLE TRIGGER "{name}"')
+        else:
+            self.triggers = list(self.connection.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'articles' ORDER BY rowid"))
+            for name, _ in self.triggers:
+                self.connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
+
+    def finish(self) -> None:
+        """Index and count the articles loaded, then put the triggers back as they were."""
+        if self.dialect == "sqlite":
+            self._fill_fts()
+        for table in COUNT_TABLES:
+            self._add_counts(table)
+        for name, sql in self.triggers:
+            if self.dialect == "postgresql":
+                self.connection.exec_driver_sql(f'ALTER TABLE articles ENABLE TRIGGER "{name}"')
+            else:
+                self.connection.exec_driver_sql(sql)
+
+    def _fill_fts(self) -> None:
+        """The loaded articles into the FTS5 index, read through its content view (which folds Arabic)."""
+        definition = self.connection.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE name = ?", (FTS_TABLE,)).scalar_one()
+        content = re.search(r"content\s*=\s*'([^']+)'", definition).group(1)
+        columns = ", ".join(row[1] for row in self.connection.exec_driver_sql(f"PRAGMA table_info({FTS_TABLE})"))
+        if self.was_empty:
+            # FTS5 builds its index from the content in one pass: no merges of per-batch segments
+            self.connection.exec_driver_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
+        else:
+            self.connection.exec_driver_sql(
+                f"INSERT INTO {FTS_TABLE}(rowid, {columns}) SELECT id, {columns} FROM {content} WHERE id > ?",
+                (self.last_id,))
+
+    def _add_counts(self, table) -> None:  # type: ignore[no-untyped-def]
+        """Add the loaded articles to ``table``'s groups: one grouped upsert on the table's unique group index."""
+        group = ", ".join(column.name for column in table.columns if column.name not in COUNTED)
+        name = table.name
+        self.connection.exec_driver_sql(
+            f"INSERT INTO {name} ({group}, articles, unique_articles) "
+            f"SELECT {group}, count(*), count(*) - count(duplicate_of) FROM articles WHERE id > {int(self.last_id)} "
+            f"GROUP BY {group} ON CONFLICT {self._group_index_key(name)} DO UPDATE SET "
+            f"articles = {name}.articles + excluded.articles, "
+            f"unique_articles = {name}.unique_articles + excluded.unique_articles")
+
+    def _group_index_key(self, table: str) -> str:
+        """The expressions of ``table``'s unique group index, ``(...)``, as the database has them."""
+        if self.dialect == "postgresql":
+            definition = self.connection.exec_driver_sql(
+                "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = %(t)s::regclass AND indisunique",
+                {"t": table}).scalar_one()
+        else:
+            definition = self.connection.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql LIKE 'CREATE UNIQUE%'",
+                (table,)).scalar_one()
+        return definition[definition.index("(", definition.index(" ON ")):].strip()
+
+
+@contextmanager
+def bulk_load(engine: Engine) -> Iterator[Connection]:
+    """A connection in one transaction for inserting many new articles, their triggers' work done in bulk at the end.
+
+    Committed when the block ends, rolled back (triggers back too) when it raises.
+    """
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            # pysqlite would begin the transaction at the first INSERT, after the triggers were dropped
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            last_id = connection.scalar(select(func.max(Article.id)))
+            suspended = _Suspended(connection, last_id or 0, last_id is None)
+            suspended.suspend()
+            yield connection
+            suspended.finish()
+        except BaseException:
+            connection.rollback()
+            raise
+        connection.commit()
