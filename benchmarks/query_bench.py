@@ -38,6 +38,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 
+from archive.catalogue.bulk import bulk_load
 from archive.catalogue.store import Catalogue
 from archive.query.exports import csv_lines
 from archive.catalogue.models import Article, SourceRow
@@ -156,31 +157,30 @@ def _batches(rows: Iterator[dict], size: int) -> Iterator[list[dict]]:
 
 
 def load(catalogue: Catalogue, count: int) -> float:
-    """Bulk-load ``count`` synthetic articles; the rate in articles per second."""
+    """Bulk-load ``count`` synthetic articles in one ``bulk_load``; the rate in articles per second."""
     source_ids = [catalogue.source_id(f"source-{i:02d}") for i in range(SOURCES)]
     started = time.perf_counter()
     rows = generate(count, source_ids)
     loaded = 0
-    if catalogue.engine.dialect.name == "postgresql":
-        raw = catalogue.engine.raw_connection()
-        try:
-            with raw.cursor() as cursor, cursor.copy(f"COPY articles ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+    with bulk_load(catalogue.engine) as connection:
+        if catalogue.engine.dialect.name == "postgresql":
+            with connection.connection.dbapi_connection.cursor() as cursor, \
+                    cursor.copy(f"COPY articles ({', '.join(COLUMNS)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row([row[c] for c in COLUMNS])
                     loaded += 1
                     _progress(loaded, count, started)
-            raw.commit()
-        finally:
-            raw.close()
+        else:
+            statement = insert(Article.__table__)
+            for batch in _batches(rows, BATCH):
+                connection.execute(statement, [row | {"authors": json.loads(row["authors"])} for row in batch])
+                loaded += len(batch)
+                _progress(loaded, count, started)
+        print(f"  inserted in {time.perf_counter() - started:,.0f} s; indexing and counting them", flush=True)
+    if catalogue.engine.dialect.name == "postgresql":
         with catalogue.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM ANALYZE articles"))  # as autovacuum would after a load
     else:
-        statement = insert(Article.__table__)
-        for batch in _batches(rows, BATCH):
-            with catalogue.engine.begin() as connection:
-                connection.execute(statement, [row | {"authors": json.loads(row["authors"])} for row in batch])
-            loaded += len(batch)
-            _progress(loaded, count, started)
         with catalogue.engine.begin() as connection:
             connection.execute(text("ANALYZE"))
     return count / (time.perf_counter() - started)

@@ -5,12 +5,12 @@ transaction each, so a copy that is interrupted (killed, a lost connection) and 
 continues where the target stands: a table keyed by an integer id resumes after the
 target's largest id, article URLs from the last article whose URLs were being copied,
 and every insert skips rows already there (ON CONFLICT DO NOTHING): nothing is copied
-twice. The full-text index fills itself on the target as rows arrive (FTS5 triggers on
-SQLite, the generated ``tsvector`` column on PostgreSQL), and so do the counts per group
-(``article_counts``, by the target's triggers: a row skipped as already there is not counted
-again); PostgreSQL gets its rows by
-COPY. On PostgreSQL the id sequences are moved past the copied ids, so the next crawl's
-rows do not collide with them. The end compares every table's row count in both databases.
+twice. Each batch of articles is a bulk load (archive.catalogue.bulk): the target's FTS5
+index (SQLite) and counts per group (``article_counts``...) are filled for the batch's new rows
+at its end rather than by a trigger per row, in the batch's transaction (a row skipped as
+already there is neither indexed nor counted again); PostgreSQL's generated ``tsvector``
+column fills itself as rows arrive. PostgreSQL gets its rows by COPY. On PostgreSQL the id
+sequences are moved past the copied ids, so the next crawl's rows do not collide with them. The end compares every table's row count in both databases.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from sqlalchemy import JSON, Column, Table, func, inspect, select, tuple_, updat
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from archive.catalogue.bulk import bulk_load
 from archive.catalogue.database import (
     CatalogueError,
     check_schema,
@@ -150,7 +151,7 @@ def _copy_table(source: Engine, target: Engine, plan: TablePlan, batch_rows: int
             for row in rows:
                 if row[column.name] is not None and row[column.name] > row["id"]:
                     row[column.name] = None
-        with target.begin() as connection:
+        with (bulk_load(target) if table is Article.__table__ else target.begin()) as connection:
             write(connection, table, rows)
         done += len(rows)  # rows already there count again on a resume: progress, not the check
         if progress:
