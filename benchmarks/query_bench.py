@@ -1,11 +1,12 @@
 """How fast the query layer is on a big catalogue: SQLite and PostgreSQL, up to a million articles.
 
 Fills each catalogue with synthetic articles (French, Arabic and English, of realistic
-length; generated here, nothing fetched) by bulk insert (executemany on SQLite, COPY on
-PostgreSQL, the full-text triggers and generated column doing their work as in a crawl),
-then measures through ``archive.query.search``, as the CLI and API call it:
+length; generated here, nothing fetched) in one bulk load (``archive.catalogue.bulk``:
+executemany on SQLite, COPY on PostgreSQL, the per-row triggers suspended and their work
+done at the end, as `db copy` does per batch), then measures through
+``archive.query.search``, as the CLI and API call it:
 
-- load rate (articles/s, full-text indexing included);
+- load rate (articles/s, generation, full-text indexing, counts and ANALYZE included);
 - median and p95 latency of a one-word and of a phrase search filtered by a source and
   a date range, first page of 20, newest first (also: by relevance);
 - a very common word (in about four articles in ten), all sources and dates, newest first:
