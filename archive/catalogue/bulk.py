@@ -14,7 +14,8 @@ being maintained row by row, again from the definition the database gives.
 All of it is one transaction (SQLite and PostgreSQL both roll DDL back): an error inside,
 a kill or a crash leaves the catalogue as it was before, triggers, index and counts included.
 Other writers of articles wait for it to end (SQLite's write lock; PostgreSQL's lock of
-``ALTER TABLE ... DISABLE TRIGGER``), as they would for any long write; readers do not.
+``ALTER TABLE ... DISABLE TRIGGER``), as they would for any long write; readers do not,
+but on PostgreSQL during a load into an empty catalogue (``DROP INDEX`` locks the table).
 
 What a bulk load may do: insert articles whose ids are above every id already there (as
 an autoincrement or a copy in key order gives them). It must not update or delete
