@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from archive.catalogue.models import Article, article_counts, article_day_language_counts, article_day_source_counts
@@ -37,10 +37,10 @@ from archive.catalogue.models import Article, article_counts, article_day_langua
 COUNT_TABLES = (article_counts, article_day_source_counts, article_day_language_counts)
 COUNTED = ("articles", "unique_articles")  # a count table's columns that are not its group
 INDEX_BUILD_MEMORY = "1GB"  # PostgreSQL's GIN build: a million articles' entries sorted in memory, not spilled
-FTS_TABLE = "articles_fts"
-# SQLite's page cache while loading (default 2 MB): the articles' 18 indexes at a million rows
-# are ~ GB; a cache that holds their hot pages spares a read per index and row.
-SQLITE_CACHE_KIB = 1024 * 1024  # SQLite's FTS5 index of the articles (migration 0002), archive.query.search's too
+FTS_TABLE = "articles_fts"  # SQLite's FTS5 index of the articles (migration 0002), archive.query.search's too
+# SQLite's page cache while loading (default 2 MB): at a million articles the 16 indexes of
+# articles outgrow it many times, and each row inserted would read pages of each back.
+SQLITE_CACHE_KIB = 1024 * 1024
 
 
 @dataclass
@@ -114,7 +114,7 @@ class _Suspended:
             f"INSERT INTO {FTS_TABLE}(rowid, {columns}) SELECT id, {columns} FROM {content} WHERE id > ?",
             (self.last_id,))
 
-    def _add_counts(self, table) -> None:  # type: ignore[no-untyped-def]
+    def _add_counts(self, table: Table) -> None:
         """Add the loaded articles to ``table``'s groups: one grouped upsert on the table's unique group index."""
         group = ", ".join(column.name for column in table.columns if column.name not in COUNTED)
         name = table.name
