@@ -104,16 +104,22 @@ class RevisitIndex:
         return self.captures.revisit_target(payload_digest)
 
 
-def capture_row(run_id: int | None, info: CaptureInfo, *, etag: str | None = None,
-                last_modified: str | None = None) -> dict[str, object]:
-    """The ``captures`` row of an archived exchange."""
+def capture_values(info: CaptureInfo) -> dict[str, object]:
+    """The columns of a capture row for a record (run, ETag and Last-Modified aside): the crawl's,
+    recovery's and ``index``'s rows alike."""
     return dict(
-        run_id=run_id, url=info.url, urlkey=surt(info.url), timestamp=naive_utc(info.timestamp),
+        url=info.url, urlkey=surt(info.url), timestamp=naive_utc(info.timestamp),
         status=info.status, mime=info.mime, record_type=info.record_type,
         warc_file=info.warc_file, warc_offset=info.offset, warc_length=info.length,
         payload_digest=info.payload_digest, refers_to_url=info.refers_to_url,
-        refers_to_date=info.refers_to_date, etag=etag, last_modified=last_modified,
+        refers_to_date=info.refers_to_date,
     )
+
+
+def capture_row(run_id: int | None, info: CaptureInfo, *, etag: str | None = None,
+                last_modified: str | None = None) -> dict[str, object]:
+    """The ``captures`` row of an exchange a crawl archived."""
+    return dict(run_id=run_id, etag=etag, last_modified=last_modified, **capture_values(info))
 
 
 def add_captures(session: Session, rows: list[dict[str, object]]) -> list[int]:

@@ -10,7 +10,8 @@ index (SQLite) and counts per group (``article_counts``...) are filled for the b
 at its end rather than by a trigger per row, in the batch's transaction (a row skipped as
 already there is neither indexed nor counted again); PostgreSQL's generated ``tsvector``
 column fills itself as rows arrive. PostgreSQL gets its rows by COPY. On PostgreSQL the id
-sequences are moved past the copied ids, so the next crawl's rows do not collide with them. The end compares every table's row count in both databases.
+sequences are moved past the copied ids, so the next crawl's rows do not collide with them.
+The end compares every table's row count in both databases.
 """
 
 from __future__ import annotations

@@ -44,7 +44,8 @@ from sqlalchemy.orm import Session
 
 from archive.article_rule import ArticleRule
 from archive.warc.index import CaptureIndex
-from archive.warc.reindex import capture_values, captures_in
+from archive.catalogue.captures import capture_values
+from archive.warc.reindex import captures_in
 from archive.catalogue.store import Catalogue
 from archive.config import Source
 from archive.catalogue.models import Article, ArticleUrl, ArticleVersion, Capture, CrawlRun, SourceRow

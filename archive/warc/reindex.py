@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC
 from pathlib import Path
 from typing import TextIO
 
@@ -17,10 +16,10 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 from warcio.exceptions import ArchiveLoadFailed
 
+from archive.catalogue.captures import capture_values
 from archive.catalogue.models import Article, ArticleVersion, Capture
 from archive.catalogue.not_articles import forget_not_articles_of
 from archive.catalogue.store import Catalogue
-from archive.urls import surt
 from archive.warc.cdxj import cdxj_line
 from archive.warc.files import finished_files, finished_name, open_files
 from archive.warc.reader import iter_captures
@@ -77,16 +76,6 @@ def captures_in(path: Path) -> list[CaptureInfo]:
         raise WarcFormatError(
             f"{path} cannot be read to its end ({str(exc)[:80]!r}): check it with `newsarchive verify`, and "
             f"move it out of {path.parent} to index the other files") from exc
-
-
-def capture_values(info: CaptureInfo) -> dict[str, object]:
-    """The columns of a capture row for a record (run, ETag and Last-Modified aside)."""
-    return {
-        "url": info.url, "urlkey": surt(info.url), "timestamp": info.timestamp.astimezone(UTC).replace(tzinfo=None),
-        "status": info.status, "mime": info.mime, "record_type": info.record_type, "warc_file": info.warc_file,
-        "warc_offset": info.offset, "warc_length": info.length, "payload_digest": info.payload_digest,
-        "refers_to_url": info.refers_to_url, "refers_to_date": info.refers_to_date,
-    }
 
 
 def _reconcile(session: Session, infos: Iterable[CaptureInfo], report: IndexReport, unread: set[str]) -> None:
