@@ -39,10 +39,9 @@ from types import FrameType
 from typing import Any
 
 from scrapy.crawler import Crawler
-from trafilatura.utils import load_html
 
 from archive.catalogue.dedup import Fingerprint
-from archive.extract.article import Extracted, extract_article, extract_from_tree, parse_page
+from archive.extract.article import Extracted, extract_article, extract_from_tree, parse_html, parse_page
 from archive.web.page_links import PageLinks, page_links
 
 HARD_STOP_GRACE = 5.0  # seconds past the time limit before a worker that ignored it is terminated
@@ -116,7 +115,7 @@ def extract_page(body: bytes, url: str, content_type: str | None, time_limit: fl
 
 def html_links(text: str, url: str) -> PageLinks:
     """The links, feeds and embeds of an HTML document (none when it does not parse)."""
-    tree = load_html(text)
+    tree = parse_html(text)
     return page_links(tree, url) if tree is not None else PageLinks()
 
 

@@ -81,12 +81,16 @@ _PARSER = _html_parser()
 
 
 def parse_page(body: bytes, content_type: str | None = None) -> HtmlElement | None:
-    """The page's lxml tree as extraction reads it (decoded by :func:`decode_html`), or None.
+    """The page's lxml tree as extraction reads it (decoded by :func:`decode_html`), or None."""
+    return parse_html(decode_html(body, content_type))
 
-    As ``trafilatura.utils.load_html`` parses a decoded page (its repairs, its rejection of
-    what is not HTML), with :func:`_html_parser`.
+
+def parse_html(html: str) -> HtmlElement | None:
+    """The lxml tree of a decoded page, or None when it is no HTML page.
+
+    As ``trafilatura.utils.load_html`` parses text (its repairs, its rejection of what is not
+    HTML), with :func:`_html_parser`.
     """
-    html = decode_html(body, content_type)
     beginning = html[:50].lower()
     html = repair_faulty_html(html, beginning)
     try:
