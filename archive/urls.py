@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from urllib.parse import SplitResult, unquote_plus, urlsplit, urlunsplit
 
 import surt as surt_lib
@@ -240,6 +241,7 @@ def same_site(url: str, hosts: Iterable[str]) -> bool:
     return False
 
 
+@lru_cache(maxsize=4096)  # every request and requisite is checked against the same few hosts
 def _site_host(url: str) -> str | None:
     """The IDNA-encoded, lower-cased host without a leading www., comparable across spellings."""
     host = urlsplit(canonicalize_url(url.strip())).hostname

@@ -17,7 +17,7 @@ Bounds, so that one hostile page cannot stall a worker:
   signal lands only when the worker runs Python again, and libxml2 may not return for
   minutes (16,000 sibling ``<div>``s, 200 KB, keep one XPath call busy for 100 s): a
   page not back ``HARD_STOP_GRACE`` seconds after that is abandoned and the pool
-  replaced, its workers terminated; the other page that was in that pool is extracted
+  replaced, its workers terminated; the other pages that were in that pool are extracted
   again in the new one. Either way the page is counted (error kind ``extract_timeout``)
   and not catalogued. A page's time runs from when its worker begins it (the worker
   says so on a queue), not from a worker start-up slowed by a busy machine.
@@ -46,6 +46,11 @@ from archive.web.page_links import PageLinks, page_links
 
 HARD_STOP_GRACE = 5.0  # seconds past the time limit before a worker that ignored it is terminated
 START_POLL = 0.25  # seconds between looks at which pages the workers have begun
+# Pages in the pool at once, per worker: one being extracted and the next one already waiting
+# in the pool's queue, so a worker that finishes does not sit idle while the reactor (busy
+# with responses and the catalogue writer's thread) gets round to sending it another page.
+# Its time limit runs only from when the worker begins it. One per worker: 8% slower crawl.
+QUEUED_PER_WORKER = 2
 
 WARM_UP_PAGE = (b"<html lang=en><body><article><p>" + b"A short warm-up paragraph for the extractor. " * 8
                 + b"</p></article></body></html>")
@@ -134,7 +139,7 @@ class ExtractionPool:
         self.workers = workers
         self.time_limit = time_limit
         self.pool, self.starts = self._new_pool()
-        self.slots = asyncio.Semaphore(workers)  # pages in the pool at once: one per worker
+        self.slots = asyncio.Semaphore(QUEUED_PER_WORKER * workers)
         self.tokens = itertools.count()
         self.pending: set[int] = set()  # tokens of the pages in the pool
         self.started: dict[int, float] = {}  # token -> loop time its worker began it
