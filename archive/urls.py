@@ -244,5 +244,8 @@ def same_site(url: str, hosts: Iterable[str]) -> bool:
 @lru_cache(maxsize=4096)  # every request and requisite is checked against the same few hosts
 def _site_host(url: str) -> str | None:
     """The IDNA-encoded, lower-cased host without a leading www., comparable across spellings."""
-    host = urlsplit(canonicalize_url(url.strip())).hostname
+    url = url.strip()
+    host = urlsplit(url).hostname
+    if host is None or not host.isascii():  # w3lib's IDNA encoding (canonicalising the whole URL is slow)
+        host = urlsplit(canonicalize_url(url)).hostname
     return host.rstrip(".").removeprefix("www.") if host else None
