@@ -32,12 +32,17 @@ from dataclasses import dataclass, field
 from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Connection, Engine
 
-from archive.catalogue.models import Article, article_counts, article_day_language_counts, article_day_source_counts
+from archive.catalogue.models import (
+    FTS_TABLE,
+    Article,
+    article_counts,
+    article_day_language_counts,
+    article_day_source_counts,
+)
 
 COUNT_TABLES = (article_counts, article_day_source_counts, article_day_language_counts)
 COUNTED = ("articles", "unique_articles")  # a count table's columns that are not its group
 INDEX_BUILD_MEMORY = "1GB"  # PostgreSQL's GIN build: a million articles' entries sorted in memory, not spilled
-FTS_TABLE = "articles_fts"  # SQLite's FTS5 index of the articles (migration 0002), archive.query.search's too
 # SQLite's page cache while loading (default 2 MB): at a million articles the 16 indexes of
 # articles outgrow it many times, and each row inserted would read pages of each back.
 SQLITE_CACHE_KIB = 1024 * 1024
@@ -50,7 +55,8 @@ class _Suspended:
     connection: Connection
     last_id: int  # articles above it are the load's
     was_empty: bool
-    triggers: list[tuple[str, str]] = field(default_factory=list)  # (name, SQL that made it): SQLite
+    triggers: list[str] = field(default_factory=list)  # names of the triggers turned off
+    trigger_sql: list[str] = field(default_factory=list)  # SQLite: what made them (dropped, then made again)
     deferred_indexes: list[str] = field(default_factory=list)  # CREATE INDEX statements, as the database gives them
 
     @property
@@ -60,17 +66,18 @@ class _Suspended:
     def suspend(self) -> None:
         """Turn the per-row triggers on ``articles`` off, keeping what puts them back."""
         if self.dialect == "postgresql":  # disabled within the transaction: other sessions wait on its lock
-            self.triggers = [(name, "") for name in self.connection.exec_driver_sql(
+            self.triggers = list(self.connection.exec_driver_sql(
                 "SELECT tgname FROM pg_trigger WHERE tgrelid = 'articles'::regclass AND NOT tgisinternal "
-                "AND tgenabled = 'O' ORDER BY oid").scalars()]
-            for name, _ in self.triggers:
+                "AND tgenabled = 'O' ORDER BY oid").scalars())
+            for name in self.triggers:
                 self.connection.exec_driver_sql(f'ALTER TABLE articles DISABLE TRIGGER "{name}"')
             if self.was_empty:
                 self._defer_gin_indexes()
         else:
-            self.triggers = list(self.connection.exec_driver_sql(
+            rows = list(self.connection.exec_driver_sql(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'articles' ORDER BY rowid"))
-            for name, _ in self.triggers:
+            self.triggers, self.trigger_sql = [name for name, _ in rows], [sql for _, sql in rows]
+            for name in self.triggers:
                 self.connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
 
     def finish(self) -> None:
@@ -83,11 +90,10 @@ class _Suspended:
             self.connection.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
             for definition in self.deferred_indexes:
                 self.connection.exec_driver_sql(definition)
-        for name, sql in self.triggers:
-            if self.dialect == "postgresql":
-                self.connection.exec_driver_sql(f'ALTER TABLE articles ENABLE TRIGGER "{name}"')
-            else:
-                self.connection.exec_driver_sql(sql)
+        for name in self.triggers if self.dialect == "postgresql" else ():
+            self.connection.exec_driver_sql(f'ALTER TABLE articles ENABLE TRIGGER "{name}"')
+        for sql in self.trigger_sql:
+            self.connection.exec_driver_sql(sql)
 
     def _defer_gin_indexes(self) -> None:
         """Drop the GIN indexes of an empty ``articles`` (the ``search_vector`` one), to build them once at the end.

@@ -153,6 +153,10 @@ def _counts_table(name: str, *group: Column) -> Table:
                  Index(f"ix_{name}_published", *(column.name for column in group), "articles", "unique_articles"))
 
 
+# SQLite's FTS5 index of the articles (migration 0002, kept by triggers; a virtual table, so not
+# mapped here): queried by archive.query.search, filled in bulk by archive.catalogue.bulk.
+FTS_TABLE = "articles_fts"
+
 # The articles per published day, source and language, and per day and source, per day and
 # language, kept by triggers on articles (migration 0008, which also makes their unique
 # indexes on each group): facets read these few rows instead of every article. No model writes them.

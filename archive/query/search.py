@@ -54,7 +54,7 @@ from archive.query.fulltext import (
     pg_tsquery_text,
     snippet,
 )
-from archive.catalogue.models import Article, Capture, SourceRow
+from archive.catalogue.models import FTS_TABLE, Article, Capture, SourceRow
 from archive.wayback import replay_url
 
 ARTICLE_FIELDS = (
@@ -156,8 +156,8 @@ _ARTICLE_COLUMNS = (
     Capture.timestamp.label("capture_time"), Capture.url.label("capture_url"), Article.content_hash,
     Article.duplicate_of, Article.duplicate_kind, Article.versions_count, Article.story_id,
 )
-_FTS = table("articles_fts", column("rowid"))
-_FTS_TABLE = literal_column("articles_fts")
+_FTS = table(FTS_TABLE, column("rowid"))
+_FTS_TABLE = literal_column(FTS_TABLE)
 _SEARCH_VECTOR = literal_column("articles.search_vector")
 BM25_WEIGHTS = (10.0, 5.0, 1.0)  # title, description, text: a word in the title says more
 
