@@ -107,7 +107,7 @@ def article_body(
         # (on a page that is no article, it would find link lists).
         second = bare_extraction(tree, url=url, **RECALL_OPTIONS)
         text = max(text, second.text if second else "", key=len)
-    text = _clean_text(text, *_not_body(tree, document.title, url, text))
+    text = _clean_text(text, *_not_body(tree, document.title, url, text, _declared_sections(tree, structured)))
     stated = _stated_body(structured)
     if len(WORD.findall(text)) < STATED_BODY_SHARE * len(WORD.findall(stated)):
         return stated
@@ -130,17 +130,30 @@ def _normalised(text: str) -> str:
     return " ".join(WORD.findall(unicodedata.normalize("NFKC", text).casefold()))
 
 
+def _declared_sections(tree: HtmlElement, structured: list[dict]) -> list[str]:
+    """The sections the page says it is filed under (``article:section``, JSON-LD ``articleSection``):
+    news pages print that name as a label (a kicker) over the headline, not linked, where the
+    teaser rule cannot see it."""
+    sections = tree.xpath('//meta[@property="article:section" or @name="article:section"]/@content')
+    for obj in structured:
+        stated = obj.get("articleSection")
+        sections += [stated] if isinstance(stated, str) else [s for s in stated if isinstance(s, str)] \
+            if isinstance(stated, list) else []
+    return sections
+
+
 def _not_body(
-    tree: HtmlElement, title: str | None, url: str, text: str
+    tree: HtmlElement, title: str | None, url: str, text: str, sections: list[str]
 ) -> tuple[set[str], set[str], set[str]]:
-    """Lines that are furniture: above the body (headline, date, byline), anywhere (captions...).
+    """Lines that are furniture: above the body (headline, section label, date, byline), anywhere
+    (captions...).
 
     Anywhere: image captions; the text of a link to another page of the site standing
     alone as a line (a teaser, "Read more", a section label over the headline); lines of the
     navigation and of elements whose class or id says they are captions, sharing, newsletter
     or related-article blocks.
     """
-    above = [title or "", *tree.xpath('//meta[@property="og:title" or @name="twitter:title"]/@content')]
+    above = [title or "", *sections, *tree.xpath('//meta[@property="og:title" or @name="twitter:title"]/@content')]
     above += (e.text_content() for e in tree.xpath(_ABOVE_BODY))
     anywhere = [*tree.xpath("//img/@alt"), *(e.text_content() for e in tree.iter("figcaption"))]
     page = urlsplit(url or canonical_url(tree, url) or "")

@@ -353,6 +353,19 @@ def test_section_label_teasers_share_and_related_lines_are_not_body() -> None:
     assert article.text == "\n\n".join(FRENCH)
 
 
+@pytest.mark.parametrize("declared", [
+    '<meta property="article:section" content="Environnement">',
+    '<script type="application/ld+json">{"@type": "NewsArticle", "articleSection": ["Environnement"]}</script>',
+])
+def test_the_declared_section_printed_over_the_headline_is_not_body(declared: str) -> None:
+    body = (f"<main><article><p class='kicker'>Environnement</p><h1>Pier to be rebuilt</h1>"
+            f"{''.join(f'<p>{p}</p>' for p in FRENCH)}</article></main>")
+    html = (f'<html lang="fr"><head><title>Pier to be rebuilt</title>{declared}</head>'
+            f"<body>{body}</body></html>")
+    article = extract_article(html.encode(), "https://news.example.com/2024/05/pier")
+    assert article.text == "\n\n".join(FRENCH)
+
+
 def test_time_stamps_dated_teaser_lists_menus_and_layout_cells_are_not_body() -> None:
     data_table = (
         "<table><tr><th>Quay</th><th>Berths</th><th>Depth in metres</th></tr>"
