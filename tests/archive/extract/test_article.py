@@ -287,6 +287,34 @@ def test_utc_time_is_given_in_the_offset_the_page_states_for_the_same_instant() 
     assert article.published == "2026-11-03T20:30:00-03:00"
 
 
+def with_byline(html: str, byline: str) -> str:
+    """The page with a byline line above its headline."""
+    return html.replace("<h1>", f'<p class="byline">{byline}</p><h1>', 1)
+
+
+def test_utc_time_is_given_in_the_offset_of_the_local_time_the_page_shows() -> None:
+    head = json_ld(datePublished="2026-11-04T02:41:00Z")  # 22:41 the evening before, at UTC-4
+    html = with_byline(page(ENGLISH, head=head), "Posted 3/11/2026 22:41")
+    article = extract_article(html.encode(), "https://news.example.com/pier")
+    assert article.published == "2026-11-03T22:41:00-04:00"
+
+
+def test_stated_offset_gives_way_to_the_day_the_page_shows_for_the_same_instant() -> None:
+    head = json_ld(datePublished="2026-11-03T21:00:00-05:00") + (
+        '<meta property="article:published_time" content="2026-11-04T02:00:00Z">'
+    )
+    html = with_byline(page(ENGLISH, head=head), "4 Nov 2026 - 2:00 a.\u00a0m.")
+    article = extract_article(html.encode(), "https://news.example.com/pier")
+    assert article.published == "2026-11-04T02:00:00+00:00"
+
+
+def test_a_clock_on_the_stated_day_leaves_a_stated_offset_as_it_is() -> None:
+    head = json_ld(datePublished="2026-11-03T06:34:00+03:00")  # a comment at 09:34, by chance
+    html = with_byline(page(ENGLISH, head=head), "Comment of 03.11.2026 09:34")
+    article = extract_article(html.encode(), "https://news.example.com/pier")
+    assert article.published == "2026-11-03T06:34:00+03:00"
+
+
 def test_implausible_stated_dates_are_ignored() -> None:
     head = json_ld(datePublished="2999-01-01T00:00:00Z") + (
         '<meta property="article:published_time" content="not a date">'
