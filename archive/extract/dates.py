@@ -55,6 +55,9 @@ _ISO_LIKE = re.compile(
     r"(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})?)?",
     re.IGNORECASE,
 )
+# ISO 8601's basic format, "20120105T0659+0400", and Unix time, "1326813281" (or in ms).
+_ISO_BASIC = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})?(Z|[+-]\d{4})?")
+_UNIX_TIME = re.compile(r"\d{10}(?:\d{3})?")
 # A clock time as bylines write it: "22:41", "10h30", "14.00", "2:00 a. m.", "10:31 PM".
 _CLOCK = re.compile(
     r"(?<![\d.:])([01]?\d|2[0-3])\s?[:.h]\s?([0-5]\d)(?!\.?\d)(?::\d{2})?(?:\s?([ap])\.?\s?m\b)?",
@@ -69,11 +72,17 @@ _BODY_TEXT_WITH = XPath(
 
 
 def normalise(value: str | None, *, now: datetime | None = None) -> str | None:
-    """A stated date as ISO 8601: with time and zone where stated; None when not a plausible date."""
+    """A stated date as ISO 8601: with time and zone where stated; None when not a plausible date.
+
+    ISO 8601 (extended or basic), Unix time (UTC), RFC 2822, else a date in words or digits
+    as htmldate's parser reads it ("Fri 6:45 PM, Feb 16, 2018"), which gives the day alone.
+    """
     if not value or not value.strip():
         return None
     text = value.strip()
-    match = _ISO_LIKE.match(text)
+    if _UNIX_TIME.fullmatch(text):
+        return _iso(datetime.fromtimestamp(int(text[:10]), timezone.utc), now)
+    match = _ISO_LIKE.match(text) or _ISO_BASIC.match(text)
     if match:
         year, month, day, hour, minute, second, zone = match.groups()
         try:
@@ -87,7 +96,13 @@ def normalise(value: str | None, *, now: datetime | None = None) -> str | None:
     try:  # RFC 2822, as feeds and some JSON-LD write it: "Wed, 04 May 2022 02:41:00 GMT"
         return _iso(parsedate_to_datetime(text), now)
     except (TypeError, ValueError, IndexError):
-        return None
+        return try_date_expr(text, "%Y-%m-%d", False, *_bounds(now))
+
+
+def _bounds(now: datetime | None) -> tuple[datetime, datetime]:
+    """The plausible dates (:func:`_plausible`) as htmldate's parser takes them: naive datetimes."""
+    latest = (now or datetime.now(timezone.utc)) + FUTURE_MARGIN
+    return datetime.combine(EARLIEST, datetime.min.time()), latest.replace(tzinfo=None)
 
 
 def _zone(text: str | None) -> timezone | None:
@@ -144,14 +159,16 @@ def _first(found: list[str], shown: str | None = None) -> str | None:
 
     Where the candidates disagree on the day, the first one on the day the page shows
     (``shown``, htmldate's reading of it) wins: a republished article keeps its first
-    ``datePublished`` in one place and states the new one in another. Sites often write UTC
-    in JSON-LD and the newsroom's offset in a meta tag; the local rendering of the same
-    instant keeps the day the page shows its readers.
+    ``datePublished`` in one place and states the new one in another. A day stated alone
+    ("November 19, 2019" in an itemprop's text) gives way to the same day stated with a time.
+    Sites often write UTC in JSON-LD and the newsroom's offset in a meta tag; the local
+    rendering of the same instant keeps the day the page shows its readers.
     """
     if not found:
         return None
     on_shown_day = [iso for iso in found if shown and iso[:10] == shown[:10]]
     chosen = on_shown_day[0] if on_shown_day else found[0]
+    chosen = next((iso for iso in found if iso[:10] == chosen[:10] and "T" in iso), chosen)
     instant = _instant(chosen)
     if instant is not None and instant.utcoffset() == timedelta(0):
         for other in found:
@@ -169,8 +186,7 @@ def _shown_clocks(tree: HtmlElement, minute: int, now: datetime | None) -> Itera
     element that holds one, up to a byline's length, as htmldate's own parser reads it
     (numeric dates, month names in a few languages; dateparser would cost 0.1 s a page).
     """
-    latest = (now or datetime.now(timezone.utc)) + FUTURE_MARGIN
-    bounds = (datetime.combine(EARLIEST, datetime.min.time()), latest.replace(tzinfo=None))
+    bounds = _bounds(now)
     minutes = {minute, (minute + 30) % 60}
     for text in _BODY_TEXT_WITH(tree, minute=f"{minute:02d}", other=f"{(minute + 30) % 60:02d}"):
         for clock in _CLOCK.finditer(text):

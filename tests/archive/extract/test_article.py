@@ -315,6 +315,24 @@ def test_a_clock_on_the_stated_day_leaves_a_stated_offset_as_it_is() -> None:
     assert article.published == "2026-11-03T06:34:00+03:00"
 
 
+def test_unix_time_and_the_basic_iso_format_are_read_as_stated() -> None:
+    url = "https://news.example.com/pier"
+    unix = page(ENGLISH, head='<meta property="article:published_time" content="1793693700">')
+    assert extract_article(unix.encode(), url).published == "2026-11-03T08:15:00+00:00"
+    basic = page(ENGLISH, head=json_ld(datePublished="20261103T0815+0100"))
+    assert extract_article(basic.encode(), url).published == "2026-11-03T08:15:00+01:00"
+
+
+def test_a_day_in_words_gives_way_to_the_same_day_stated_with_a_time() -> None:
+    head = json_ld(datePublished="November 3, 2026") + (
+        '<meta property="article:published_time" content="2026-11-03T08:15:00-05:00">'
+    )
+    article = extract_article(page(ENGLISH, head=head).encode(), "https://news.example.com/pier")
+    assert article.published == "2026-11-03T08:15:00-05:00"
+    in_words = page(ENGLISH, head=json_ld(datePublished="Tue 8:15 AM, Nov 3, 2026"))
+    assert extract_article(in_words.encode(), "https://news.example.com/pier").published == "2026-11-03"
+
+
 def test_implausible_stated_dates_are_ignored() -> None:
     head = json_ld(datePublished="2999-01-01T00:00:00Z") + (
         '<meta property="article:published_time" content="not a date">'
