@@ -26,7 +26,9 @@ import re
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 
+from dateparser.date import DateDataParser
 from htmldate.extractors import COMPLETE_URL, try_date_expr
 from lxml.etree import XPath
 from lxml.html import HtmlElement
@@ -178,13 +180,16 @@ def _first(found: list[str], shown: str | None = None) -> str | None:
     return chosen
 
 
-def _shown_clocks(tree: HtmlElement, minute: int, now: datetime | None) -> Iterator[datetime]:
+def _shown_clocks(
+    tree: HtmlElement, minute: int, language: str | None, now: datetime | None
+) -> Iterator[datetime]:
     """The dates with a time of day at this minute or half an hour from it that the page's
     text shows its readers, as naive wall-clock times.
 
     A clock in the text counts with the date written around it: in the smallest enclosing
     element that holds one, up to a byline's length, as htmldate's own parser reads it
-    (numeric dates, month names in a few languages; dateparser would cost 0.1 s a page).
+    (numeric dates, month names in a few languages), else dateparser in the page's language
+    ("22 de janeiro de 2018 às 0:13"; in every language it would cost 0.1 s a page).
     """
     bounds = _bounds(now)
     minutes = {minute, (minute + 30) % 60}
@@ -196,22 +201,55 @@ def _shown_clocks(tree: HtmlElement, minute: int, now: datetime | None) -> Itera
             if half:
                 hour = hour % 12 + (12 if half == "p" else 0)
             holder = text.getparent()
-            day = _day_around(holder.getparent() if text.is_tail else holder, bounds)
-            if day is not None:
-                yield datetime(day.year, day.month, day.day, hour, int(clock[2]))
+            day = _day_around(holder.getparent() if text.is_tail else holder, bounds, language)
+            if day is None:
+                continue
+            if isinstance(day, datetime) and day.minute == int(clock[2]):
+                hour = day.hour  # dateparser knows the language's "p.m." ("9:02 μμ" is 21:02)
+            yield datetime(day.year, day.month, day.day, hour, int(clock[2]))
 
 
-def _day_around(element: HtmlElement | None, bounds: tuple[datetime, datetime]) -> date | None:
-    """The date written in the element or its nearest ancestors, while they are byline-short."""
+def _day_around(
+    element: HtmlElement | None, bounds: tuple[datetime, datetime], language: str | None
+) -> date | None:
+    """The date written in the element or its nearest ancestors, while they are byline-short;
+    with its time of day where dateparser read the date and a time with it."""
     while element is not None and len(context := element.text_content()) <= MAX_BYLINE_CHARS:
         found = try_date_expr(context, "%Y-%m-%d", False, *bounds)
         if found:
             return date.fromisoformat(found)
+        in_words = _in_words(context, language, bounds)
+        if in_words is not None:
+            return in_words
         element = element.getparent()
     return None
 
 
-def _as_shown(stated: str, tree: HtmlElement, now: datetime | None) -> str | None:
+def _in_words(text: str, language: str | None, bounds: tuple[datetime, datetime]) -> date | None:
+    """A day, month and year written in the language's words, as dateparser reads them: a
+    (naive) datetime where it read a time of day with them."""
+    parser = _words_parser(language) if language else None
+    if parser is None:
+        return None
+    found = parser.get_date_data(text)
+    if found.date_obj is None or not {"day", "month", "year"} <= set(found.parts):
+        return None
+    moment = found.date_obj.replace(tzinfo=None)  # the day as written, whatever zone follows
+    if not bounds[0] <= moment <= bounds[1]:
+        return None
+    return moment if "time" in found.parts else moment.date()
+
+
+@lru_cache(maxsize=None)
+def _words_parser(language: str) -> DateDataParser | None:
+    """dateparser for one language's absolute dates (no "2 hours ago"), None for one it lacks."""
+    try:
+        return DateDataParser(languages=[language], settings={"PARSERS": ["absolute-time"]})
+    except ValueError:
+        return None
+
+
+def _as_shown(stated: str, tree: HtmlElement, language: str | None, now: datetime | None) -> str | None:
     """The stated time in the offset of the local time the page shows for the same instant,
     None when the page shows no time for it (or the stated time has no zone).
 
@@ -225,7 +263,7 @@ def _as_shown(stated: str, tree: HtmlElement, now: datetime | None) -> str | Non
     if moment is None:
         return None
     utc = moment.astimezone(timezone.utc).replace(tzinfo=None, second=0)
-    for clock in _shown_clocks(tree, utc.minute, now):
+    for clock in _shown_clocks(tree, utc.minute, language, now):
         if clock - utc in _OFFSETS:
             local = moment.astimezone(timezone(clock - utc))
             if moment.utcoffset() == timedelta(0) or local.date() != moment.date():
@@ -235,15 +273,21 @@ def _as_shown(stated: str, tree: HtmlElement, now: datetime | None) -> str | Non
 
 
 def stated_published(
-    tree: HtmlElement, structured: list[dict], *, shown: str | None = None, now: datetime | None = None
+    tree: HtmlElement,
+    structured: list[dict],
+    *,
+    shown: str | None = None,
+    language: str | None = None,
+    now: datetime | None = None,
 ) -> str | None:
     """The publication date the page's structured data states, None when it states none.
 
     Given in the offset of the local time the page shows for it, where it shows one
-    (:func:`_as_shown`). Else ``shown``, htmldate's date from the page, overrules the day of
-    a stated time that has no zone or is in UTC when it is the next or the previous day and
-    the stated time is close enough to midnight for the newsroom's offset (-12 to +14 hours)
-    to explain it: the page then shows its readers that other day, and the date alone is kept.
+    (:func:`_as_shown`; ``language``, the page's, to read its dates in words). Else ``shown``,
+    htmldate's date from the page, overrules the day of a stated time that has no zone or is
+    in UTC when it is the next or the previous day and the stated time is close enough to
+    midnight for the newsroom's offset (-12 to +14 hours) to explain it: the page then shows
+    its readers that other day, and the date alone is kept.
     """
     found = _normalised(
         [
@@ -257,7 +301,7 @@ def stated_published(
         return None
     shown = normalise(shown, now=now)
     chosen = _first(found, shown)
-    return _as_shown(chosen, tree, now) or _local_day(chosen, shown)
+    return _as_shown(chosen, tree, language, now) or _local_day(chosen, shown)
 
 
 def stated_modified(tree: HtmlElement, structured: list[dict], *, now: datetime | None = None) -> str | None:

@@ -308,6 +308,13 @@ def test_stated_offset_gives_way_to_the_day_the_page_shows_for_the_same_instant(
     assert article.published == "2026-11-04T02:00:00+00:00"
 
 
+def test_a_byline_in_words_is_read_in_the_page_language() -> None:
+    head = json_ld(datePublished="2026-11-04T04:26:00Z")  # htmldate's own parser reads no such byline
+    html = with_byline(page(ENGLISH, head=head), "Published <span>11:26 pm EST, Tuesday, November 3, 2026</span>")
+    article = extract_article(html.encode(), "https://news.example.com/pier")
+    assert article.published == "2026-11-03T23:26:00-05:00"
+
+
 def test_a_clock_on_the_stated_day_leaves_a_stated_offset_as_it_is() -> None:
     head = json_ld(datePublished="2026-11-03T06:34:00+03:00")  # a comment at 09:34, by chance
     html = with_byline(page(ENGLISH, head=head), "Comment of 03.11.2026 09:34")
