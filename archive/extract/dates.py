@@ -231,7 +231,10 @@ def _in_words(text: str, language: str | None, bounds: tuple[datetime, datetime]
     parser = _words_parser(language) if language else None
     if parser is None:
         return None
-    found = parser.get_date_data(text)
+    try:
+        found = parser.get_date_data(text)
+    except (OverflowError, ValueError):  # the two errors htmldate guards its own calls against
+        return None
     if found.date_obj is None or not {"day", "month", "year"} <= set(found.parts):
         return None
     moment = found.date_obj.replace(tzinfo=None)  # the day as written, whatever zone follows
