@@ -135,6 +135,7 @@ def extract_from_tree(tree: HtmlElement, url: str, *, published_hint: str | None
     text = article_body(tree, url, document, structured, is_article)
     if len(text) < MIN_ARTICLE_CHARS and not is_article:
         return None
+    language = text_language(text) or declared_language(tree)
     host = urlsplit(url).hostname or ""
     site_names = {squeezed(document.sitename or ""), squeezed(host.removeprefix("www."))}
     return Extracted(
@@ -145,13 +146,13 @@ def extract_from_tree(tree: HtmlElement, url: str, *, published_hint: str | None
             authors.SiteNames(document.sitename, host, title_segments(document.title)),
         ),
         published=dates.published_date(
-            dates.stated_published(tree, structured, shown=document.date, now=now),
+            dates.stated_published(tree, structured, shown=document.date, language=language, now=now),
             published_hint,
             document.date,
             url,
             now=now,
         ),
-        language=text_language(text) or declared_language(tree),
+        language=language,
         sitename=document.sitename,
         canonical_url=canonical_url(tree, url),
         description=document.description,

@@ -287,6 +287,59 @@ def test_utc_time_is_given_in_the_offset_the_page_states_for_the_same_instant() 
     assert article.published == "2026-11-03T20:30:00-03:00"
 
 
+def with_byline(html: str, byline: str) -> str:
+    """The page with a byline line above its headline."""
+    return html.replace("<h1>", f'<p class="byline">{byline}</p><h1>', 1)
+
+
+def test_utc_time_is_given_in_the_offset_of_the_local_time_the_page_shows() -> None:
+    head = json_ld(datePublished="2026-11-04T02:41:00Z")  # 22:41 the evening before, at UTC-4
+    html = with_byline(page(ENGLISH, head=head), "Posted 3/11/2026 22:41")
+    article = extract_article(html.encode(), "https://news.example.com/pier")
+    assert article.published == "2026-11-03T22:41:00-04:00"
+
+
+def test_stated_offset_gives_way_to_the_day_the_page_shows_for_the_same_instant() -> None:
+    head = json_ld(datePublished="2026-11-03T21:00:00-05:00") + (
+        '<meta property="article:published_time" content="2026-11-04T02:00:00Z">'
+    )
+    html = with_byline(page(ENGLISH, head=head), "4 Nov 2026 - 2:00 a.\u00a0m.")
+    article = extract_article(html.encode(), "https://news.example.com/pier")
+    assert article.published == "2026-11-04T02:00:00+00:00"
+
+
+def test_a_byline_in_words_is_read_in_the_page_language() -> None:
+    head = json_ld(datePublished="2026-11-04T04:26:00Z")  # htmldate's own parser reads no such byline
+    html = with_byline(page(ENGLISH, head=head), "Published <span>11:26 pm EST, Tuesday, November 3, 2026</span>")
+    article = extract_article(html.encode(), "https://news.example.com/pier")
+    assert article.published == "2026-11-03T23:26:00-05:00"
+
+
+def test_a_clock_on_the_stated_day_leaves_a_stated_offset_as_it_is() -> None:
+    head = json_ld(datePublished="2026-11-03T06:34:00+03:00")  # a comment at 09:34, by chance
+    html = with_byline(page(ENGLISH, head=head), "Comment of 03.11.2026 09:34")
+    article = extract_article(html.encode(), "https://news.example.com/pier")
+    assert article.published == "2026-11-03T06:34:00+03:00"
+
+
+def test_unix_time_and_the_basic_iso_format_are_read_as_stated() -> None:
+    url = "https://news.example.com/pier"
+    unix = page(ENGLISH, head='<meta property="article:published_time" content="1793693700">')
+    assert extract_article(unix.encode(), url).published == "2026-11-03T08:15:00+00:00"
+    basic = page(ENGLISH, head=json_ld(datePublished="20261103T0815+0100"))
+    assert extract_article(basic.encode(), url).published == "2026-11-03T08:15:00+01:00"
+
+
+def test_a_day_in_words_gives_way_to_the_same_day_stated_with_a_time() -> None:
+    head = json_ld(datePublished="November 3, 2026") + (
+        '<meta property="article:published_time" content="2026-11-03T08:15:00-05:00">'
+    )
+    article = extract_article(page(ENGLISH, head=head).encode(), "https://news.example.com/pier")
+    assert article.published == "2026-11-03T08:15:00-05:00"
+    in_words = page(ENGLISH, head=json_ld(datePublished="Tue 8:15 AM, Nov 3, 2026"))
+    assert extract_article(in_words.encode(), "https://news.example.com/pier").published == "2026-11-03"
+
+
 def test_implausible_stated_dates_are_ignored() -> None:
     head = json_ld(datePublished="2999-01-01T00:00:00Z") + (
         '<meta property="article:published_time" content="not a date">'
