@@ -338,6 +338,18 @@ def test_the_site_is_not_an_author_beside_a_person() -> None:
     assert article.authors == ["Ann Jones"]
 
 
+@pytest.mark.parametrize(
+    ("opening", "closing"), [("<![CDATA[", "]]>"), ("//<![CDATA[", "//]]>"), ("/*<![CDATA[*/", "/*]]>*/")]
+)
+def test_json_ld_wrapped_in_cdata_is_read(opening: str, closing: str) -> None:
+    stated = {"@type": "NewsArticle", "datePublished": "2026-11-03",
+              "author": [{"@type": "Person", "name": "Ann Jones"}, {"@type": "Person", "name": "Tom Reed"}]}
+    head = f'<script type="application/ld+json">\n{opening}\n{json.dumps(stated)}\n{closing}\n</script>'
+    article = extract_article(page(ENGLISH, head=head).encode(), "https://news.example.com/pier")
+    assert article.authors == ["Ann Jones", "Tom Reed"]
+    assert article.published == "2026-11-03"
+
+
 # --- Furniture around the body ---------------------------------------------------------------
 def test_section_label_teasers_share_and_related_lines_are_not_body() -> None:
     body = (
