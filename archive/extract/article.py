@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import chain
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -141,7 +142,7 @@ def extract_from_tree(tree: HtmlElement, url: str, *, published_hint: str | None
         text=text,
         title=headline(document.title, tree, site_names),
         authors=authors.people(
-            [*stated_authors(structured, tree), document.author],
+            chain(stated_authors(structured, tree), [document.author], authors.shown_bylines(tree, text)),
             authors.SiteNames(document.sitename, host, title_segments(document.title)),
         ),
         published=dates.published_date(

@@ -12,13 +12,23 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+
+from lxml.html import HtmlElement
 
 MAX_NAME_WORDS = 5  # "Juan Carlos Muñoz de la Fuente" has six with its particles, which don't count
 MAX_NAME_CHARS = 60
-ACRONYM_MAX_LETTERS = 4
-SITE_WORD_MIN_CHARS = 4  # "kath" of kath.net; shorter host words ("gr", "tv") match names by chance  # "CNN", "AFP", "PL", "RDN": in a mixed-case name, an organisation's mark
-
+ACRONYM_MAX_LETTERS = 4  # "CNN", "AFP", "PL", "RDN": in a mixed-case name, an organisation's mark
+SITE_WORD_MIN_CHARS = 4  # "kath" of kath.net; shorter host words ("gr", "tv") match names by chance
+BYLINE_MAX_CHARS = 120  # trafilatura's limit for a byline element; longer is an author's box or a teaser
+# The words of a class, id, itemprop or rel that mark the element a theme shows its byline in, in
+# the languages we crawl: trafilatura reads "author" and "byline" only ("auteurs", "autor" missed).
+_BYLINE_MARKUP = re.compile(r"author|autor|auteur|byline|verfasser|firma|writer|reporter|creator", re.IGNORECASE)
+# Where such an element names someone else: comments, teasers, login links ("authorized").
+_OTHERS_MARKUP = re.compile(r"comment|related|sidebar|widget|teaser|recommend|popular|authori[sz]|login", re.IGNORECASE)
+_OTHERS_TAGS = frozenset({"aside", "footer", "nav", "form"})
+_MARKUP_ATTRIBUTES = ("class", "id", "itemprop", "rel")
+_NO_TEXT_TAGS = frozenset({"meta", "link", "script", "style"})
 # Words that begin a byline: "By", "Par", "Von", "بقلم", "Автор:", "作者："...
 _BYLINE_WORDS = (
     r"(?:written |reported |text |photos? )?by|par|por|di|da|door|av|af|przez|von|texte?|autor(?:in|a)?",
@@ -30,9 +40,18 @@ _BYLINE_PREFIX = re.compile(
 )
 # Where a byline joins names: commas (Latin, Arabic, CJK), semicolons, slashes, ampersands, and
 # "and" in the languages we crawl (Arabic "و" is written apart from the name it joins here).
+# Chinese bylines write the role between names, without spaces ("文/圖記者A、B實習生C").
 _JOINERS = re.compile(
-    r"\s*[,;/&،、；]\s*|\s+(?:and|et|und|y|e|i|en|og|och|oraz|и|και|ve|و)\s+", re.IGNORECASE
+    r"\s*[,;/&،、；／╱]\s*|\s+(?:and|et|und|y|e|i|en|og|och|oraz|и|και|ve|و)\s+"
+    r"|\s*(?:记者|記者|实习生|實習生|通讯员|通訊員|摄影|攝影)\s*",
+    re.IGNORECASE,
 )
+# In a script without case the shape tells nothing, but an outlet ("聯合報", "南方网", "新华社",
+# "뉴스타파"), a role ("编辑") or brackets ("【...報導】") written into the name do.
+_NOT_AN_UNCASED_NAME = re.compile(
+    r"[【】〔〕「」『』《》〈〉（）()]|编辑|編輯|报道|報導|新闻|新聞|日报|日報|[报報网網社]$|뉴스|일보|신문|방송"
+)
+UNCASED_MIN_CHARS = 2  # a Chinese name has two characters or more; "文", "圖" are roles
 _NOT_A_NAME = re.compile(r"[\d@©®™«»\"“”„<>|=+#*]|https?:|www\.|\.\w{2,4}\b|\s-\s")
 # Ends of host names that bylines keep when they lose the dot ("wpolityce pl", "udn com").
 _DOMAIN_ENDINGS = frozenset(
@@ -61,7 +80,7 @@ def people(candidates: Iterable[str | None], site: SiteNames) -> list[str]:
     """The persons named by the candidate bylines of the first source that names any.
 
     ``candidates`` go from the most to the least trusted source (JSON-LD, meta tags,
-    trafilatura's byline). A name that is the site's own is kept only where nothing else
+    trafilatura's byline, ``shown_bylines``), read only as far as needed. A name that is the site's own is kept only where nothing else
     is found and it has a person's shape: on a personal blog the site is named after its author.
     """
     for candidate in candidates:
@@ -71,6 +90,34 @@ def people(candidates: Iterable[str | None], site: SiteNames) -> list[str]:
             others = [name for name in found if not site.is_named(name)]
             return others or [name for name in found if _is_cased(name)]
     return []
+
+
+def shown_bylines(tree: HtmlElement, text: str) -> Iterator[str]:
+    """Bylines the page shows, for pages that state none: a byline line opening or closing the
+    text ("Von Ann Jones"), then the first element marked up as a byline.
+
+    Marked elements up to the first that names anyone, person or not ("AFP"): the later ones
+    are mostly teasers' and comments' authors; one with only dates ("juillet 2020") names no one.
+    """
+    paragraphs = text.split("\n\n")
+    for paragraph in dict.fromkeys((paragraphs[0], paragraphs[-1])):
+        if len(paragraph) < BYLINE_MAX_CHARS and _BYLINE_PREFIX.match(paragraph):
+            yield paragraph
+    for element in tree.iter("*"):
+        if element.tag in _NO_TEXT_TAGS or not _BYLINE_MARKUP.search(_marks(element)):
+            continue
+        if any(_OTHERS_MARKUP.search(_marks(e)) or e.tag in _OTHERS_TAGS for e in (element, *element.iterancestors())):
+            continue
+        byline = " ".join(" ".join(element.itertext()).split())
+        if 2 < len(byline) < BYLINE_MAX_CHARS:
+            yield byline
+            if any(part and not _NOT_A_NAME.search(part) for part in split_byline(byline)):
+                return
+
+
+def _marks(element: HtmlElement) -> str:
+    """The words a theme names an element by: its class, id, itemprop and rel."""
+    return " ".join(element.get(name, "") for name in _MARKUP_ATTRIBUTES)
 
 
 class SiteNames:
@@ -132,8 +179,8 @@ def is_person(name: str, site: SiteNames | None = None) -> bool:
     parts = {_plain(part).strip(".'’") for word in words for part in re.split(r"[-‐]", word)}
     if parts & _NOT_PEOPLE or (site is not None and site.has_word_of(name)):
         return False
-    if not _is_cased(name):
-        return True  # a script without case (CJK, Arabic): nothing more to tell from its shape
+    if not _is_cased(name):  # a script without case (CJK, Arabic): little to tell from its shape
+        return len(name) >= UNCASED_MIN_CHARS and not _NOT_AN_UNCASED_NAME.search(name)
     if len(core) < 2:
         return False  # "Log", "Войти", "Editor", "AFP": a person is named with at least two words
     for word in core:

@@ -338,6 +338,59 @@ def test_the_site_is_not_an_author_beside_a_person() -> None:
     assert article.authors == ["Ann Jones"]
 
 
+def page_with_byline(before: str = "", after: str = "", paragraphs: list[str] = ENGLISH) -> bytes:
+    """A page that states no author, with HTML put between headline and text, or after the text."""
+    body = "".join(f"<p>{text}</p>" for text in paragraphs)
+    return (
+        "<html lang='en'><head><title>Pier to be rebuilt | Harbour Times</title></head><body>"
+        f"<main><article><h1>Pier to be rebuilt</h1>{before}{body}{after}</article></main>"
+        "<aside><div class='autor'>Tom Reed</div></aside></body></html>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        ("", "<p>Von Ann Jones</p>", ["Ann Jones"]),  # a byline line closing the text
+        ("<p>Par Jeanne Dupont et Paul Martin</p>", "", ["Jeanne Dupont", "Paul Martin"]),
+        ("<div class='auteurs'>par Jeanne Dupont, 21 juin 2018</div>", "", ["Jeanne Dupont"]),
+        ("<span itemprop='author'>Ann Jones</span>", "", ["Ann Jones"]),
+        # marked up, first a date alone, then the byline
+        ("<div class='author-date'>Juin 2018</div><p class='autor'>Por Ana García y Luis Pérez</p>", "",
+         ["Ana García", "Luis Pérez"]),
+        # the first marked element names an agency: the later one is a teaser's author
+        ("<span class='byline'>AFP</span>", "<div class='more'><span class='auteur'>Tom Reed</span></div>", []),
+        ("", "<div class='comments'><span class='auteur'>Tom Reed</span></div>", []),  # a commenter
+        ("", "", []),  # only the aside names someone
+    ],
+)
+def test_bylines_the_page_shows_where_it_states_none(before: str, after: str, expected: list[str]) -> None:
+    article = extract_article(page_with_byline(before, after), "https://news.example.com/pier")
+    assert article.authors == expected
+
+
+def test_a_byline_word_inside_the_text_is_no_byline() -> None:
+    # A fact box in the middle of a review ("Autorin: ...") names the book's author.
+    paragraphs = [ENGLISH[0], "Autorin: Ann Jones", *ENGLISH[1:]]
+    article = extract_article(page_with_byline(paragraphs=paragraphs), "https://news.example.com/pier")
+    assert article.authors == []
+
+
+@pytest.mark.parametrize(
+    ("byline", "expected"),
+    [
+        ("文/圖記者王小明、李華實習生張偉", ["王小明", "李華", "張偉"]),  # roles between the names
+        ("【港灣時報╱記者陳大文／即時報導】", ["陳大文"]),  # the outlet and "report" around the name
+        ("港湾网", []),  # a site ("...net")
+        ("港湾新闻", []),
+    ],
+)
+def test_chinese_bylines_keep_the_names_only(byline: str, expected: list[str]) -> None:
+    head = f'<meta name="author" content="{byline}">'
+    article = extract_article(page(ENGLISH, head=head).encode(), "https://news.example.com/pier")
+    assert article.authors == expected
+
+
 @pytest.mark.parametrize(
     ("opening", "closing"), [("<![CDATA[", "]]>"), ("//<![CDATA[", "//]]>"), ("/*<![CDATA[*/", "/*]]>*/")]
 )
