@@ -52,6 +52,17 @@ _NOT_AN_UNCASED_NAME = re.compile(
     r"[【】〔〕「」『』《》〈〉（）()]|编辑|編輯|报道|報導|新闻|新聞|日报|日報|[报報网網社]$|뉴스|일보|신문|방송"
 )
 UNCASED_MIN_CHARS = 2  # a Chinese name has two characters or more; "文", "圖" are roles
+_EMAIL = re.compile(r"\S+@\S+\.\w+")  # "Ann Jones ann.jones@example.com": the address out, the name kept
+# A weekday after a name starts the date a byline ends with ("Ann Jones Monday, November 18").
+# Not "domingo", "sabato", "domenica": names too.
+_WEEKDAY_ON = re.compile(
+    r"\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|lundi|mardi|mercredi|jeudi|vendredi"
+    r"|samedi|dimanche|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonnabend|sonntag|lunes|martes"
+    r"|miércoles|jueves|viernes|sábado|lunedì|martedì|mercoledì|giovedì|venerdì|\w+-feira|poniedziałek"
+    r"|wtorek|środa|czwartek|piątek|sobota|niedziela|понедельник|вторник|среда|четверг|пятница|суббота"
+    r"|воскресенье)\b.*$",
+    re.IGNORECASE,
+)
 _NOT_A_NAME = re.compile(r"[\d@©®™«»\"“”„<>|=+#*]|https?:|www\.|\.\w{2,4}\b|\s-\s")
 # Ends of host names that bylines keep when they lose the dot ("wpolityce pl", "udn com").
 _DOMAIN_ENDINGS = frozenset(
@@ -70,6 +81,7 @@ _NOT_PEOPLE = frozenset(
     actualités wiadomości новости online digital media gmbh ag inc ltd llc plc sa srl e.v verlag
     stiftung foundation fondation fundación association verein ministry ministère ministerio
     government admin administrator webmaster bureau service services business group interactive logo
+    solutions www
     ομαδα συντακτικη συνταξη
     login logout log sign register subscribe account connexion anmelden registrieren abmelden
     iniciar sesión registrarse войти вход выход регистрация аккаунт تسجيل الدخول""".split()
@@ -130,10 +142,22 @@ class SiteNames:
         self.whole = {squeezed(name) for name in names} - {""}
         words = {squeezed(word) for label in labels for word in label.split("-")}
         self.words = {word for word in words if len(word) >= SITE_WORD_MIN_CHARS}
+        phrases = (_squeezed_words(name) for name in (sitename or "", *title_parts))
+        self.phrases = {phrase for phrase in phrases if len(phrase) > 1}
 
     def is_named(self, name: str) -> bool:
         """Whether the name is the site's whole name ("Harbour Times", "tageswoche.ch")."""
         return squeezed(name) in self.whole
+
+    def is_within(self, name: str) -> bool:
+        """Whether the name holds the site's name of several words, and more ("Redacción Harbour Times")."""
+        words = _squeezed_words(name)
+        return any(
+            words[start : start + len(phrase)] == phrase
+            for phrase in self.phrases
+            if len(phrase) < len(words)
+            for start in range(len(words) - len(phrase) + 1)
+        )
 
     def has_word_of(self, name: str) -> bool:
         """Whether a word of the name is a word of the host ("Rizospastis Gr", "Kath Net")."""
@@ -142,8 +166,21 @@ class SiteNames:
 
 def split_byline(byline: str) -> list[str]:
     """One byline's names: entities decoded, byline words off, split where it joins names."""
-    text = " ".join(unicodedata.normalize("NFC", html.unescape(byline)).split())
-    return [_BYLINE_PREFIX.sub("", part).strip(" .:-–—") for part in _JOINERS.split(_BYLINE_PREFIX.sub("", text))]
+    text = " ".join(_EMAIL.sub(" ", unicodedata.normalize("NFC", html.unescape(byline))).split())
+    parts = (_BYLINE_PREFIX.sub("", part) for part in _JOINERS.split(_BYLINE_PREFIX.sub("", text)))
+    return [_name_alone(part).strip(" .:-–—") for part in parts]
+
+
+def _name_alone(part: str) -> str:
+    """A byline's part without the date or the affiliation written after the name: a weekday on,
+    or what follows a name in capitals in mixed case ("ANN JONES Associated Press")."""
+    words = _WEEKDAY_ON.sub("", part).split()
+    capitals = 0
+    while capitals < len(words) and words[capitals].isupper() and _letters(words[capitals]) > 1:
+        capitals += 1
+    if capitals >= 2 and capitals < len(words) and words[capitals][0].isupper():
+        words = words[:capitals]  # the next word is capitalised, not in capitals: another name's
+    return " ".join(words)
 
 
 def clean_name(name: str) -> str:
@@ -177,7 +214,7 @@ def is_person(name: str, site: SiteNames | None = None) -> bool:
     if len(core) > 2 and all(len(word) == 1 for word in core[-2:]):
         return False  # "Interia S A", "AltumNet sp z o o": a company's legal form
     parts = {_plain(part).strip(".'’") for word in words for part in re.split(r"[-‐]", word)}
-    if parts & _NOT_PEOPLE or (site is not None and site.has_word_of(name)):
+    if parts & _NOT_PEOPLE or (site is not None and (site.has_word_of(name) or site.is_within(name))):
         return False
     if not _is_cased(name):  # a script without case (CJK, Arabic): little to tell from its shape
         return len(name) >= UNCASED_MIN_CHARS and not _NOT_AN_UNCASED_NAME.search(name)
@@ -201,6 +238,11 @@ def _plain(word: str) -> str:
     """A word case-folded and without accents: "ΟΜΑΔΑ" and "Ομάδα" compare."""
     decomposed = unicodedata.normalize("NFKD", word.casefold())
     return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def _squeezed_words(text: str) -> tuple[str, ...]:
+    """The squeezed words of a name, in order."""
+    return tuple(word for word in map(squeezed, text.split()) if word)
 
 
 def squeezed(text: str) -> str:

@@ -323,11 +323,23 @@ def test_login_link_marked_up_as_author_is_not_an_author(datasets_dir: Path) -> 
         ("Log in", []),
         ("ann.jones@example.com", []),
         ("Ann Jones, CNN Business", ["Ann Jones"]),
+        ("By ANN JONES and TOM REED Associated Press", ["Ann Jones", "Tom Reed"]),  # affiliation after capitals
+        ("Ann Jones and Tom Reed Monday, November 18, 2024", ["Ann Jones", "Tom Reed"]),  # the date after
+        ("Por Ana García ana.garcia@example.com", ["Ana García"]),  # the address out, the name kept
+        ("Www Example", []),  # a host without its dots
     ],
 )
 def test_authors_are_people_split_and_written_alike(byline: str, expected: list[str]) -> None:
     head = f'<meta name="author" content="{byline}">'
     article = extract_article(page(ENGLISH, head=head).encode(), "https://news.harbour-times.example/pier")
+    assert article.authors == expected
+
+
+@pytest.mark.parametrize(("byline", "expected"), [("N Harbour Times", []), ("Ann Jones; N Harbour Times", ["Ann Jones"])])
+def test_a_name_holding_the_sites_name_is_not_a_person(byline: str, expected: list[str]) -> None:
+    # "N": what is left of "Redacci&oacute;n Harbour Times" once split on the entity's ";"
+    head = f'<meta name="author" content="{byline}"><meta property="og:site_name" content="Harbour Times">'
+    article = extract_article(page(ENGLISH, head=head).encode(), "https://news.example.com/pier")
     assert article.authors == expected
 
 
