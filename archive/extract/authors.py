@@ -46,8 +46,8 @@ _JOINERS = re.compile(
     r"|\s*(?:记者|記者|实习生|實習生|通讯员|通訊員|摄影|攝影)\s*",
     re.IGNORECASE,
 )
-# In a script without case the shape tells nothing, but an outlet ("聯合報", "南方网", "新华社",
-# "뉴스타파"), a role ("编辑") or brackets ("【...報導】") written into the name do.
+# In a script without case the shape tells nothing, but an outlet ("港湾日報", "港湾网", "某某社",
+# "港湾뉴스"), a role ("编辑") or brackets ("【...報導】") written into the name do.
 _NOT_AN_UNCASED_NAME = re.compile(
     r"[【】〔〕「」『』《》〈〉（）()]|编辑|編輯|报道|報導|新闻|新聞|日报|日報|[报報网網社]$|뉴스|일보|신문|방송"
 )
@@ -109,7 +109,7 @@ def shown_bylines(tree: HtmlElement, text: str) -> Iterator[str]:
     text ("Von Ann Jones"), then the first element marked up as a byline.
 
     Marked elements up to the first that names anyone, person or not ("AFP"): the later ones
-    are mostly teasers' and comments' authors; one with only dates ("juillet 2020") names no one.
+    are mostly teasers' and comments' authors; one with only dates ("mars 2024") names no one.
     """
     paragraphs = text.split("\n\n")
     for paragraph in dict.fromkeys((paragraphs[0], paragraphs[-1])):
