@@ -29,10 +29,13 @@ _OTHERS_MARKUP = re.compile(r"comment|related|sidebar|widget|teaser|recommend|po
 _OTHERS_TAGS = frozenset({"aside", "footer", "nav", "form"})
 _MARKUP_ATTRIBUTES = ("class", "id", "itemprop", "rel")
 _NO_TEXT_TAGS = frozenset({"meta", "link", "script", "style"})
-# Words that begin a byline: "By", "Par", "Von", "بقلم", "Автор:", "作者："...
+_MICRODATA_NAME = ".//*[@itemprop='name']/@content"
+# Words that begin a byline: "By", "Par", "Von", "بقلم", "Автор:", "作者："...; Greek
+# "Γράφει ο/η" (writes; not "Του/Της", "of", which puts the name in the genitive), Turkish "Yazan".
 _BYLINE_WORDS = (
     r"(?:written |reported |text |photos? )?by|par|por|di|da|door|av|af|przez|von|texte?|autor(?:in|a)?",
     r"auteur|author|écrit par|escrito por|redactado por|بقلم|كتب|كتبت|автор|текст",
+    r"γράφει(?: [οη])?|yazan|yazar",
 )
 _BYLINE_PREFIX = re.compile(
     rf"^(?:(?:{'|'.join(_BYLINE_WORDS)})(?:\s*[:：|–—-]\s*|\s+)|(?:作者|撰文|记者|記者|文)\s*[:：]?\s*)",
@@ -40,10 +43,11 @@ _BYLINE_PREFIX = re.compile(
 )
 # Where a byline joins names: commas (Latin, Arabic, CJK), semicolons, slashes, ampersands, and
 # "and" in the languages we crawl (Arabic "و" is written apart from the name it joins here).
-# Chinese bylines write the role between names, without spaces ("文/圖記者A、B實習生C").
+# Chinese bylines write the role between names, without spaces ("文/圖記者A、B實習生C"), Korean
+# ones after the name ("홍길동 기자": reporter, "특파원": correspondent).
 _JOINERS = re.compile(
     r"\s*[,;/&،、；／╱]\s*|\s+(?:and|et|und|y|e|i|en|og|och|oraz|и|και|ve|و)\s+"
-    r"|\s*(?:记者|記者|实习生|實習生|通讯员|通訊員|摄影|攝影)\s*",
+    r"|\s*(?:记者|記者|实习生|實習生|通讯员|通訊員|摄影|攝影|기자|특파원)\s*",
     re.IGNORECASE,
 )
 # In a script without case the shape tells nothing, but an outlet ("港湾日報", "港湾网", "某某社",
@@ -120,7 +124,8 @@ def shown_bylines(tree: HtmlElement, text: str) -> Iterator[str]:
             continue
         if any(_OTHERS_MARKUP.search(_marks(e)) or e.tag in _OTHERS_TAGS for e in (element, *element.iterancestors())):
             continue
-        byline = " ".join(" ".join(element.itertext()).split())
+        # Microdata may give the name in a <meta itemprop="name"> alone.
+        byline = " ".join(" ".join(element.itertext()).split()) or "; ".join(element.xpath(_MICRODATA_NAME))
         if 2 < len(byline) < BYLINE_MAX_CHARS:
             yield byline
             if any(part and not _NOT_A_NAME.search(part) for part in split_byline(byline)):

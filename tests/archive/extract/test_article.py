@@ -327,6 +327,9 @@ def test_login_link_marked_up_as_author_is_not_an_author(datasets_dir: Path) -> 
         ("Ann Jones and Tom Reed Monday, November 18, 2024", ["Ann Jones", "Tom Reed"]),  # the date after
         ("Por Ana García ana.garcia@example.com", ["Ana García"]),  # the address out, the name kept
         ("Www Example", []),  # a host without its dots
+        ("Γράφει ο Νίκος Παππάς", ["Νίκος Παππάς"]),
+        ("Yazan: Ayşe Demir", ["Ayşe Demir"]),
+        ("홍길동 기자", ["홍길동"]),  # Korean: the role after the name
     ],
 )
 def test_authors_are_people_split_and_written_alike(byline: str, expected: list[str]) -> None:
@@ -367,6 +370,7 @@ def page_with_byline(before: str = "", after: str = "", paragraphs: list[str] = 
         ("<p>Par Jeanne Dupont et Paul Martin</p>", "", ["Jeanne Dupont", "Paul Martin"]),
         ("<div class='auteurs'>par Jeanne Dupont, 21 juin 2018</div>", "", ["Jeanne Dupont"]),
         ("<span itemprop='author'>Ann Jones</span>", "", ["Ann Jones"]),
+        ("<span itemprop='author' itemscope><meta itemprop='name' content='Ann Jones'></span>", "", ["Ann Jones"]),
         # marked up, first a date alone, then the byline
         ("<div class='author-date'>Juin 2018</div><p class='autor'>Por Ana García y Luis Pérez</p>", "",
          ["Ana García", "Luis Pérez"]),
