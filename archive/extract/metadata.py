@@ -119,11 +119,15 @@ def _is_site_name(part: str, site_names: set[str]) -> bool:
 def stated_authors(structured: list[dict], tree: HtmlElement) -> list[str]:
     """Bylines the page states, most trusted first: JSON-LD people, then meta tags."""
     names = []
+    # Yoast's @graph names the author by reference ({"@id": ".../#/schema/person/..."}) only.
+    by_id = {obj["@id"]: obj for obj in structured if isinstance(obj.get("@id"), str)}
     for obj in structured:
         if not dates.ARTICLE_TYPES.search(str(obj.get("@type"))):
             continue
         stated = obj.get("author")
         for author in stated if isinstance(stated, list) else [stated]:
+            if isinstance(author, dict) and "name" not in author and isinstance(author.get("@id"), str):
+                author = by_id.get(author["@id"], author)
             if isinstance(author, str):
                 names.append(author)
             elif isinstance(author, dict) and "Organization" not in str(author.get("@type")):

@@ -346,6 +346,16 @@ def test_a_name_holding_the_sites_name_is_not_a_person(byline: str, expected: li
     assert article.authors == expected
 
 
+def test_json_ld_author_named_by_reference_comes_before_the_themes_byline() -> None:
+    person = "https://news.example.com/#/schema/person/1"
+    graph = {"@graph": [{"@type": "NewsArticle", "author": {"@id": person}},
+                        {"@type": "Person", "@id": person, "name": "Ann Jones"}]}
+    head = f'<script type="application/ld+json">{json.dumps(graph)}</script>'
+    html = page(ENGLISH, head=head).replace("<footer>", "<div class='author'>Tom Reed</div><footer>")
+    article = extract_article(html.encode(), "https://news.example.com/pier")
+    assert article.authors == ["Ann Jones"]
+
+
 def test_the_site_is_not_an_author_beside_a_person() -> None:
     stated = json_ld(author=[{"@type": "Organization", "name": "Harbour Times"}, {"@type": "Person", "name": "Ann Jones"}])
     head = stated + '<meta property="og:site_name" content="Harbour Times">'
