@@ -1,8 +1,9 @@
 """Authors of an article: the people a page names as its writers, one name each, written alike.
 
-Pages name their authors in JSON-LD, in meta tags and in bylines, and mix in what is not a
-person: the site or the agency ("AFP", "Redacción Trome"), the newsroom ("Staff"), the
-login link a theme marks up as ``author`` ("Log in", "Войти"), e-mail addresses, dates.
+Pages name their authors in JSON-LD, in meta tags and in bylines (marked up by the theme, or
+a line opening or closing the text), and mix in what is not a person: the site or the agency
+("AFP", "Redacción Trome"), the newsroom ("Staff"), the login link a theme marks up as
+``author`` ("Log in", "Войти"), e-mail addresses, dates.
 ``people`` keeps what has the shape of a person's name, split where a byline joins several
 ("A and B", "A, B", "A et B", "A و B"), byline words taken off, all-caps names in title case.
 """
@@ -96,8 +97,9 @@ def people(candidates: Iterable[str | None], site: SiteNames) -> list[str]:
     """The persons named by the candidate bylines of the first source that names any.
 
     ``candidates`` go from the most to the least trusted source (JSON-LD, meta tags,
-    trafilatura's byline, ``shown_bylines``), read only as far as needed. A name that is the site's own is kept only where nothing else
-    is found and it has a person's shape: on a personal blog the site is named after its author.
+    trafilatura's byline, ``shown_bylines``), read only as far as needed. A name that is the
+    site's own is kept only where nothing else is found and it has a person's shape: on a
+    personal blog the site is named after its author.
     """
     for candidate in candidates:
         names = [clean_name(part) for part in split_byline(candidate or "")]
