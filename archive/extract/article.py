@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from itertools import chain
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -142,8 +141,9 @@ def extract_from_tree(tree: HtmlElement, url: str, *, published_hint: str | None
         text=text,
         title=headline(document.title, tree, site_names),
         authors=authors.people(
-            chain(stated_authors(structured, tree), [document.author], authors.shown_bylines(tree, text)),
+            [*stated_authors(structured, tree), document.author],
             authors.SiteNames(document.sitename, host, title_segments(document.title)),
+            authors.shown_bylines(tree, text),
         ),
         published=dates.published_date(
             dates.stated_published(tree, structured, shown=document.date, now=now),

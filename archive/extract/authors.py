@@ -93,21 +93,36 @@ _NOT_PEOPLE = frozenset(
 )
 
 
-def people(candidates: Iterable[str | None], site: SiteNames) -> list[str]:
+def people(candidates: Iterable[str | None], site: SiteNames, shown: Iterable[str] = ()) -> list[str]:
     """The persons named by the candidate bylines of the first source that names any.
 
     ``candidates`` go from the most to the least trusted source (JSON-LD, meta tags,
-    trafilatura's byline, ``shown_bylines``), read only as far as needed. A name that is the
-    site's own is kept only where nothing else is found and it has a person's shape: on a
-    personal blog the site is named after its author.
+    trafilatura's byline), then come the bylines the page ``shown`` (see ``shown_bylines``),
+    read only as far as needed. A shown byline that names the stated people and more replaces
+    them: JSON-LD often names only the first of several authors. A name that is the site's own
+    is kept only where nothing else is found and it has a person's shape: on a personal blog
+    the site is named after its author.
     """
+    shown = iter(shown)
     for candidate in candidates:
-        names = [clean_name(part) for part in split_byline(candidate or "")]
-        found = list(dict.fromkeys(name for name in names if name and is_person(name, site)))
-        if found:
-            others = [name for name in found if not site.is_named(name)]
-            return others or [name for name in found if _is_cased(name)]
+        if found := _persons(candidate, site):
+            for byline in shown:
+                fuller = _persons(byline, site)
+                if {squeezed(name) for name in found} < {squeezed(name) for name in fuller}:
+                    return fuller
+            return found
+    for byline in shown:
+        if found := _persons(byline, site):
+            return found
     return []
+
+
+def _persons(byline: str | None, site: SiteNames) -> list[str]:
+    """The persons one byline names, the site's own name only where it names no one else."""
+    names = [clean_name(part) for part in split_byline(byline or "")]
+    found = list(dict.fromkeys(name for name in names if name and is_person(name, site)))
+    others = [name for name in found if not site.is_named(name)]
+    return others or [name for name in found if _is_cased(name)]
 
 
 def shown_bylines(tree: HtmlElement, text: str) -> Iterator[str]:

@@ -395,6 +395,18 @@ def test_bylines_the_page_shows_where_it_states_none(before: str, after: str, ex
     assert article.authors == expected
 
 
+@pytest.mark.parametrize(
+    ("shown", "expected"),
+    [
+        ("<p class='byline'>By Ann Jones and Tom Reed</p>", ["Ann Jones", "Tom Reed"]),  # JSON-LD named the first
+        ("<p class='byline'>By Tom Reed</p>", ["Ann Jones"]),  # not the stated author: the statement stands
+    ],
+)
+def test_a_shown_byline_naming_more_than_the_stated_authors_wins(shown: str, expected: list[str]) -> None:
+    html = page_with_byline(shown).decode().replace("</head>", json_ld(author={"@type": "Person", "name": "Ann Jones"}) + "</head>")
+    assert extract_article(html.encode(), "https://news.example.com/pier").authors == expected
+
+
 def test_a_byline_word_inside_the_text_is_no_byline() -> None:
     # A fact box in the middle of a review ("Autorin: ...") names the book's author.
     paragraphs = [ENGLISH[0], "Autorin: Ann Jones", *ENGLISH[1:]]
