@@ -202,6 +202,9 @@ def _name_alone(part: str) -> str:
         capitals += 1
     if capitals >= 2 and capitals < len(words) and words[capitals][0].isupper():
         words = words[:capitals]  # the next word is capitalised, not in capitals: another name's
+    half = len(words) // 2
+    if half and words[:half] == words[half:]:
+        words = words[:half]  # an element showing the name twice (a link's text and its tooltip)
     return " ".join(words)
 
 

@@ -327,6 +327,7 @@ def test_login_link_marked_up_as_author_is_not_an_author(datasets_dir: Path) -> 
         ("Ann Jones and Tom Reed Monday, November 18, 2024", ["Ann Jones", "Tom Reed"]),  # the date after
         ("Por Ana García ana.garcia@example.com", ["Ana García"]),  # the address out, the name kept
         ("Www Example", []),  # a host without its dots
+        ("Ann Jones Ann Jones", ["Ann Jones"]),  # a byline element's name shown twice
         ("Γράφει ο Νίκος Παππάς", ["Νίκος Παππάς"]),
         ("Yazan: Ayşe Demir", ["Ayşe Demir"]),
         ("홍길동 기자", ["홍길동"]),  # Korean: the role after the name
