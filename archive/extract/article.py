@@ -144,6 +144,7 @@ def extract_from_tree(tree: HtmlElement, url: str, *, published_hint: str | None
         authors=authors.people(
             [*stated_authors(structured, tree), document.author],
             authors.SiteNames(document.sitename, host, title_segments(document.title)),
+            authors.shown_bylines(tree, text),
         ),
         published=dates.published_date(
             dates.stated_published(tree, structured, shown=document.date, language=language, now=now),

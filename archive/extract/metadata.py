@@ -26,6 +26,9 @@ _TITLE_SEPARATOR = re.compile(
     r"\s+[|»›·–—-]\s+|\s*::\s*|(?<=[\u3000-\u9fff])[_-]|_(?=[\u3000-\u9fff])"  # CJK: no spaces
 )
 _ARTICLE_TYPES = re.compile(r"article|posting|report|blog", re.IGNORECASE)  # og:type, @type
+# JSON-LD that templates wrap in a CDATA section, bare or inside JS comments ("//<![CDATA[" ...
+# "//]]>"): JSON cannot read it, and with it the page's authors and dates were lost.
+_CDATA_WRAPPER = re.compile(r"^\s*(?://|/\*)?\s*<!\[CDATA\[(?:\s*\*/)?|(?://|/\*)?\s*\]\]>(?:\s*\*/)?\s*$")
 
 
 def structured_data(tree: HtmlElement) -> list[dict]:
@@ -34,7 +37,7 @@ def structured_data(tree: HtmlElement) -> list[dict]:
     pending: deque[object] = deque()
     for script in tree.xpath("//script[@type='application/ld+json']/text()"):
         try:
-            pending.append(json.loads(script, strict=False))
+            pending.append(json.loads(_CDATA_WRAPPER.sub("", script), strict=False))
         except ValueError:
             continue  # broken JSON-LD is common; the HTML still has the article
     while pending:  # breadth first: the page's own objects before those nested in them
@@ -116,11 +119,15 @@ def _is_site_name(part: str, site_names: set[str]) -> bool:
 def stated_authors(structured: list[dict], tree: HtmlElement) -> list[str]:
     """Bylines the page states, most trusted first: JSON-LD people, then meta tags."""
     names = []
+    # Yoast's @graph names the author by reference ({"@id": ".../#/schema/person/..."}) only.
+    by_id = {obj["@id"]: obj for obj in structured if isinstance(obj.get("@id"), str)}
     for obj in structured:
         if not dates.ARTICLE_TYPES.search(str(obj.get("@type"))):
             continue
         stated = obj.get("author")
         for author in stated if isinstance(stated, list) else [stated]:
+            if isinstance(author, dict) and "name" not in author and isinstance(author.get("@id"), str):
+                author = by_id.get(author["@id"], author)
             if isinstance(author, str):
                 names.append(author)
             elif isinstance(author, dict) and "Organization" not in str(author.get("@type")):

@@ -376,6 +376,14 @@ def test_login_link_marked_up_as_author_is_not_an_author(datasets_dir: Path) -> 
         ("Log in", []),
         ("ann.jones@example.com", []),
         ("Ann Jones, CNN Business", ["Ann Jones"]),
+        ("By ANN JONES and TOM REED Associated Press", ["Ann Jones", "Tom Reed"]),  # affiliation after capitals
+        ("Ann Jones and Tom Reed Monday, November 18, 2024", ["Ann Jones", "Tom Reed"]),  # the date after
+        ("Por Ana García ana.garcia@example.com", ["Ana García"]),  # the address out, the name kept
+        ("Www Example", []),  # a host without its dots
+        ("Ann Jones Ann Jones", ["Ann Jones"]),  # a byline element's name shown twice
+        ("Γράφει ο Νίκος Παππάς", ["Νίκος Παππάς"]),
+        ("Yazan: Ayşe Demir", ["Ayşe Demir"]),
+        ("홍길동 기자", ["홍길동"]),  # Korean: the role after the name
     ],
 )
 def test_authors_are_people_split_and_written_alike(byline: str, expected: list[str]) -> None:
@@ -384,11 +392,107 @@ def test_authors_are_people_split_and_written_alike(byline: str, expected: list[
     assert article.authors == expected
 
 
+@pytest.mark.parametrize(("byline", "expected"), [("N Harbour Times", []), ("Ann Jones; N Harbour Times", ["Ann Jones"])])
+def test_a_name_holding_the_sites_name_is_not_a_person(byline: str, expected: list[str]) -> None:
+    # "N": what is left of "Redacci&oacute;n Harbour Times" once split on the entity's ";"
+    head = f'<meta name="author" content="{byline}"><meta property="og:site_name" content="Harbour Times">'
+    article = extract_article(page(ENGLISH, head=head).encode(), "https://news.example.com/pier")
+    assert article.authors == expected
+
+
+def test_json_ld_author_named_by_reference_comes_before_the_themes_byline() -> None:
+    person = "https://news.example.com/#/schema/person/1"
+    graph = {"@graph": [{"@type": "NewsArticle", "author": {"@id": person}},
+                        {"@type": "Person", "@id": person, "name": "Ann Jones"}]}
+    head = f'<script type="application/ld+json">{json.dumps(graph)}</script>'
+    html = page(ENGLISH, head=head).replace("<footer>", "<div class='author'>Tom Reed</div><footer>")
+    article = extract_article(html.encode(), "https://news.example.com/pier")
+    assert article.authors == ["Ann Jones"]
+
+
 def test_the_site_is_not_an_author_beside_a_person() -> None:
     stated = json_ld(author=[{"@type": "Organization", "name": "Harbour Times"}, {"@type": "Person", "name": "Ann Jones"}])
     head = stated + '<meta property="og:site_name" content="Harbour Times">'
     article = extract_article(page(ENGLISH, head=head).encode(), "https://news.example.com/pier")
     assert article.authors == ["Ann Jones"]
+
+
+def page_with_byline(before: str = "", after: str = "", paragraphs: list[str] = ENGLISH) -> bytes:
+    """A page that states no author, with HTML put between headline and text, or after the text."""
+    body = "".join(f"<p>{text}</p>" for text in paragraphs)
+    return (
+        "<html lang='en'><head><title>Pier to be rebuilt | Harbour Times</title></head><body>"
+        f"<main><article><h1>Pier to be rebuilt</h1>{before}{body}{after}</article></main>"
+        "<aside><div class='autor'>Tom Reed</div></aside></body></html>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        ("", "<p>Von Ann Jones</p>", ["Ann Jones"]),  # a byline line closing the text
+        ("<p>Par Jeanne Dupont et Paul Martin</p>", "", ["Jeanne Dupont", "Paul Martin"]),
+        ("<div class='auteurs'>par Jeanne Dupont, 21 juin 2018</div>", "", ["Jeanne Dupont"]),
+        ("<span itemprop='author'>Ann Jones</span>", "", ["Ann Jones"]),
+        ("<span itemprop='author' itemscope><meta itemprop='name' content='Ann Jones'></span>", "", ["Ann Jones"]),
+        # marked up, first a date alone, then the byline
+        ("<div class='author-date'>Juin 2018</div><p class='autor'>Por Ana García y Luis Pérez</p>", "",
+         ["Ana García", "Luis Pérez"]),
+        # the first marked element names an agency: the later one is a teaser's author
+        ("<span class='byline'>AFP</span>", "<div class='more'><span class='auteur'>Tom Reed</span></div>", []),
+        ("", "<div class='comments'><span class='auteur'>Tom Reed</span></div>", []),  # a commenter
+        ("", "", []),  # only the aside names someone
+    ],
+)
+def test_bylines_the_page_shows_where_it_states_none(before: str, after: str, expected: list[str]) -> None:
+    article = extract_article(page_with_byline(before, after), "https://news.example.com/pier")
+    assert article.authors == expected
+
+
+@pytest.mark.parametrize(
+    ("shown", "expected"),
+    [
+        ("<p class='byline'>By Ann Jones and Tom Reed</p>", ["Ann Jones", "Tom Reed"]),  # JSON-LD named the first
+        ("<p class='byline'>By Tom Reed</p>", ["Ann Jones"]),  # not the stated author: the statement stands
+    ],
+)
+def test_a_shown_byline_naming_more_than_the_stated_authors_wins(shown: str, expected: list[str]) -> None:
+    html = page_with_byline(shown).decode().replace("</head>", json_ld(author={"@type": "Person", "name": "Ann Jones"}) + "</head>")
+    assert extract_article(html.encode(), "https://news.example.com/pier").authors == expected
+
+
+def test_a_byline_word_inside_the_text_is_no_byline() -> None:
+    # A fact box in the middle of a review ("Autorin: ...") names the book's author.
+    paragraphs = [ENGLISH[0], "Autorin: Ann Jones", *ENGLISH[1:]]
+    article = extract_article(page_with_byline(paragraphs=paragraphs), "https://news.example.com/pier")
+    assert article.authors == []
+
+
+@pytest.mark.parametrize(
+    ("byline", "expected"),
+    [
+        ("文/圖記者王小明、李華實習生張偉", ["王小明", "李華", "張偉"]),  # roles between the names
+        ("【港灣時報╱記者陳大文／即時報導】", ["陳大文"]),  # the outlet and "report" around the name
+        ("港湾网", []),  # a site ("...net")
+        ("港湾新闻", []),
+    ],
+)
+def test_chinese_bylines_keep_the_names_only(byline: str, expected: list[str]) -> None:
+    head = f'<meta name="author" content="{byline}">'
+    article = extract_article(page(ENGLISH, head=head).encode(), "https://news.example.com/pier")
+    assert article.authors == expected
+
+
+@pytest.mark.parametrize(
+    ("opening", "closing"), [("<![CDATA[", "]]>"), ("//<![CDATA[", "//]]>"), ("/*<![CDATA[*/", "/*]]>*/")]
+)
+def test_json_ld_wrapped_in_cdata_is_read(opening: str, closing: str) -> None:
+    stated = {"@type": "NewsArticle", "datePublished": "2026-11-03",
+              "author": [{"@type": "Person", "name": "Ann Jones"}, {"@type": "Person", "name": "Tom Reed"}]}
+    head = f'<script type="application/ld+json">\n{opening}\n{json.dumps(stated)}\n{closing}\n</script>'
+    article = extract_article(page(ENGLISH, head=head).encode(), "https://news.example.com/pier")
+    assert article.authors == ["Ann Jones", "Tom Reed"]
+    assert article.published == "2026-11-03"
 
 
 # --- Furniture around the body ---------------------------------------------------------------
