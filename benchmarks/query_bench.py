@@ -180,7 +180,10 @@ def load(catalogue: Catalogue, count: int) -> float:
         print(f"  inserted in {time.perf_counter() - started:,.0f} s; indexing and counting them", flush=True)
     if catalogue.engine.dialect.name == "postgresql":
         with catalogue.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text("VACUUM ANALYZE articles"))  # as autovacuum would after a load
+            # Every table, the count tables too, as autovacuum would after a load: until their pages are
+            # marked all-visible, the chart's rows are read by a sequential scan and a sort (32 ms at 1M,
+            # against 4 ms for the index-only scan in the order wanted).
+            connection.execute(text("VACUUM ANALYZE"))
     else:
         with catalogue.engine.begin() as connection:
             connection.execute(text("ANALYZE"))
