@@ -11,7 +11,8 @@ import html
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
@@ -21,6 +22,7 @@ from trafilatura.settings import Document
 from archive.extract.metadata import WORD, canonical_url
 
 RECALL_OPTIONS = {"include_comments": False, "favor_recall": True}  # precision found no body
+LINK_TARGETS_CACHE = 20_000  # split hrefs kept per process, some 10 MB
 HEADLINE_SCAN_LINES = 3  # headline, date and byline lines sit in the first three lines
 FURNITURE_MAX_WORDS = 20  # "Read more: <a headline>" fits in 20 words; a real paragraph rarely
 # Below this share of the JSON-LD articleBody's words, trafilatura missed the body (a page
@@ -89,10 +91,10 @@ _DAY = re.compile(r"\d{1,4}[-/.]\d{1,2}")
 # ("Print | Share | Comment", "Name | City | 08/01/2014"); items as short as layout cells.
 _MENU_BAR = " | "
 _BLOCKS = ("p", "li", "div", "span", "a", "h2", "h3", "h4", "h5", "h6", "figcaption", "td")
-# Elements whose text is metadata when it reappears as a line at the top of the body.
-_ABOVE_BODY = (
-    "//h1|//time|//*[@itemprop='datePublished' or @itemprop='dateModified' or @itemprop='author']"
-)
+# Elements whose text is metadata when it reappears as a line at the top of the body. Those
+# with the itemprops are found from the attributes: testing every element for one takes the
+# query 2.6 times as long (0.16 s against 0.06 s over the dev pages).
+_ABOVE_BODY = "//h1|//time|//@itemprop[.='datePublished' or .='dateModified' or .='author']/.."
 _BLOCK_END = re.compile(r"<br\s*/?>|</(?:p|div|h\d|li|blockquote)>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
 
@@ -156,16 +158,7 @@ def _not_body(
     above = [title or "", *sections, *tree.xpath('//meta[@property="og:title" or @name="twitter:title"]/@content')]
     above += (e.text_content() for e in tree.xpath(_ABOVE_BODY))
     anywhere = [*tree.xpath("//img/@alt"), *(e.text_content() for e in tree.iter("figcaption"))]
-    page = urlsplit(url or canonical_url(tree, url) or "")
-    links = [(link, urlsplit(link.get("href") or "")) for link in tree.iter("a")]
-    # Without the page's URL, its site is the host most of its links go to.
-    hosts = Counter(target.hostname for _, target in links if target.hostname)
-    host = page.hostname or (hosts.most_common(1)[0][0] if hosts else None)
-    teasers = []
-    for link, target in links:
-        same_site = not target.netloc or target.hostname == host
-        if same_site and target.path.strip("/") and target.path != page.path:
-            teasers.append(link.text_content())
+    teasers = _teasers(tree, url)
     anywhere += teasers
     for element in _furniture_elements(tree):
         content = element.text_content()
@@ -173,12 +166,39 @@ def _not_body(
             continue
         anywhere.append(content)
         anywhere.extend(block.text_content() for block in element.iterdescendants(*_BLOCKS))
-    teaser_texts = {n for n in map(_normalised, teasers) if len(n) >= TEASER_MIN_CHARS}
-    return (
-        {n for n in map(_normalised, above) if n},
-        {n for n in map(_normalised, anywhere) if n},
-        teaser_texts,
-    )
+    teaser_texts = {n for n in _normalised_set(teasers) if len(n) >= TEASER_MIN_CHARS}
+    return _normalised_set(above), _normalised_set(anywhere), teaser_texts
+
+
+def _normalised_set(texts: list[str]) -> set[str]:
+    """The texts' non-empty normalised forms; each distinct text normalised once (a page's
+    furniture blocks nest and its teaser links repeat: of 96k texts over the dev pages, 52k distinct)."""
+    return {n for n in map(_normalised, set(texts)) if n}
+
+
+def _teasers(tree: HtmlElement, url: str) -> list[str]:
+    """The texts of the links to other pages of the page's site."""
+    page = urlsplit(url or canonical_url(tree, url) or "")
+    links = [(link, _link_target(link.get("href") or "")) for link in tree.iter("a")]
+    host = page.hostname or _commonest_host(hostname for _, (_, hostname, _) in links)
+    return [
+        link.text_content()
+        for link, (netloc, hostname, path) in links
+        if (not netloc or hostname == host) and path.strip("/") and path != page.path
+    ]
+
+
+@lru_cache(maxsize=LINK_TARGETS_CACHE)
+def _link_target(href: str) -> tuple[str, str | None, str]:
+    """An href's netloc, host and path, split once per process: a site's pages repeat their links."""
+    target = urlsplit(href)
+    return target.netloc, target.hostname, target.path
+
+
+def _commonest_host(hostnames: Iterable[str | None]) -> str | None:
+    """Without the page's URL, its site is the host most of its links go to."""
+    hosts = Counter(hostname for hostname in hostnames if hostname)
+    return hosts.most_common(1)[0][0] if hosts else None
 
 
 def _furniture_elements(tree: HtmlElement) -> Iterator[HtmlElement]:
