@@ -114,8 +114,10 @@ def test_a_full_disk_under_the_catalogue_stops_the_crawl_and_its_run_is_closed_o
     assert run_cli_in(tmp_path, "crawl", "--no-progress").returncode == 0
     first, _ = [json.loads(row) for row in run_cli_in(tmp_path, "runs", "--format", "jsonl").stdout.splitlines()][::-1]
     if first["status"] == "failed":  # the full catalogue still took the run's last, one-row write
-        assert first["message"].startswith(f"disk full writing the catalogue {data_dir / 'catalogue.sqlite'}: "
-                                           "crawl stopped")
+        # The disk holds the catalogue and the WARC files: whichever write meets it full first stops the crawl.
+        assert first["message"].startswith((f"disk full writing the catalogue {data_dir / 'catalogue.sqlite'}: "
+                                            "crawl stopped", f"disk full writing {data_dir / 'warcs'}/gazette-"))
+        assert "crawl stopped" in first["message"]
     else:  # it could not: closed by the next crawl, as its process is gone
         assert first["status"] == "interrupted"
         assert "its crawl process" in first["message"] and "is gone" in first["message"]
