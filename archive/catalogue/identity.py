@@ -33,7 +33,13 @@ if TYPE_CHECKING:  # only a type here: read commands need not import trafilatura
 
 @dataclass(frozen=True)
 class ArticleOutcome:
-    """What recording an extracted page did: new, updated, unchanged or duplicate."""
+    """What recording an extracted page did: new, updated, unchanged or duplicate.
+
+    ``duplicate``: its text was already catalogued (exactly or nearly), whichever copy is the
+    original; a page more original than the copy already there takes its copies over and is
+    counted a duplicate all the same (``duplicate_of`` None), so that a run's figures (one new,
+    the others duplicates) do not depend on which copy the crawl met first.
+    """
 
     status: str
     article_id: int
@@ -125,7 +131,7 @@ class ArticleRegistry(CatalogueDatabase):
         self._add_urls(session, article.id, urls)
         if original is not None and _more_original(article, original):
             _take_over(session, article, original)
-            return ArticleOutcome("new", article.id, None)
+            return ArticleOutcome("duplicate", article.id, None)
         return ArticleOutcome("duplicate" if original else "new", article.id, article.duplicate_of)
 
     @staticmethod

@@ -73,12 +73,14 @@ def test_every_article_is_catalogued_once_with_its_variants_folded(crawled: Craw
     assert len(crawled.articles) == len(crawled.site.articles) + 1  # + the syndicated copy
 
 
-def test_syndicated_copy_is_linked_to_the_first_seen(crawled: Crawled) -> None:
-    """DESIGN.md: the same text at another canonical URL points at the first one catalogued."""
+def test_syndicated_copy_is_linked_to_the_earliest_published(crawled: Crawled) -> None:
+    """The same text at another canonical URL is one copy of the other: the original is the one
+    published first (the feed dates the publisher's page, the copy has the day its page shows),
+    then the first catalogued, whichever the crawl met first."""
     catalogued = crawled.by_canonical()
     main = catalogued[crawled.base + crawled.site.syndicated.article.path]
     copy = next(a for a in crawled.articles if urlpath(a["url"], crawled.base) == crawled.site.syndicated.path)
-    first, second = sorted([main, copy], key=lambda a: a["id"])
+    first, second = sorted([main, copy], key=lambda a: (a["published"][:10], a["id"]))
     assert first["duplicate_of"] is None
     assert second["duplicate_of"] == first["id"]
 

@@ -61,9 +61,11 @@ def test_the_original_is_the_earliest_published_whatever_the_crawl_order(catalog
         ("wire", PARTNER, page("2026-11-02T09:05:00+01:00", PUBLISHER), ["wire.partner.example"]),
         ("aggregator", AGGREGATOR, page("2026-11-02T08:00:00Z"), ["news.aggregator.example"]),
     ]
+    outcomes = []
     for index in order:
         source, url, extracted, hosts = pages[index]
-        catalogue.record_article(source, url, extracted, home_hosts=hosts)
+        outcomes.append(catalogue.record_article(source, url, extracted, home_hosts=hosts).status)
+    assert sorted(outcomes) == ["duplicate", "duplicate", "new"]  # a run's figures, whatever the order
     found = articles(catalogue)
     # 08:00Z is 09:00+01:00: later than the publisher's 08:30+01:00, earlier than the wire's 09:05.
     assert found[PUBLISHER]["duplicate_of"] is None
