@@ -101,6 +101,9 @@ class ReplayArchive:
             catalogue.close()
 
 
+CRAWL_GAP = 7.0  # seconds between the end of the first crawl and the start of the second
+
+
 @pytest.fixture(scope="session")
 def replay_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayArchive]:
     workdir = tmp_path_factory.mktemp("replay")
@@ -111,7 +114,10 @@ def replay_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayA
         for crawl in (1, 2):
             if crawl == 2:
                 change_page(site.root, SECOND_VERSION)
-                time.sleep(1.0)  # the two crawls' captures a whole second apart, as timestamps count
+                # The two crawls' captures more than 6 s apart: a moment a third of the way from one
+                # to the other, cut to the whole second as 14-digit timestamps are, is then still
+                # nearer the one it was taken from (test_replay's closest capture).
+                time.sleep(CRAWL_GAP)
             result = run_cli_in(workdir, "crawl", "--no-progress")
             if result.returncode != 0:
                 pytest.fail(f"crawl {crawl} of the replay site failed:\n{result.stdout}\n{result.stderr[-3000:]}")
