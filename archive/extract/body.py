@@ -139,8 +139,7 @@ def _declared_sections(tree: HtmlElement, structured: list[dict]) -> list[str]:
     sections = tree.xpath('//meta[@property="article:section" or @name="article:section"]/@content')
     for obj in structured:
         stated = obj.get("articleSection")
-        sections += [stated] if isinstance(stated, str) else [s for s in stated if isinstance(s, str)] \
-            if isinstance(stated, list) else []
+        sections += (s for s in (stated if isinstance(stated, list) else [stated]) if isinstance(s, str))
     return sections
 
 
