@@ -90,9 +90,10 @@ class _Suspended:
             self.connection.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
             for definition in self.deferred_indexes:
                 self.connection.exec_driver_sql(definition)
-        for name in self.triggers if self.dialect == "postgresql" else ():
-            self.connection.exec_driver_sql(f'ALTER TABLE articles ENABLE TRIGGER "{name}"')
-        for sql in self.trigger_sql:
+        if self.dialect == "postgresql":
+            for name in self.triggers:
+                self.connection.exec_driver_sql(f'ALTER TABLE articles ENABLE TRIGGER "{name}"')
+        for sql in self.trigger_sql:  # SQLite's, dropped
             self.connection.exec_driver_sql(sql)
 
     def _defer_gin_indexes(self) -> None:
