@@ -46,6 +46,11 @@ INDEX_BUILD_MEMORY = "1GB"  # PostgreSQL's GIN build: a million articles' entrie
 # SQLite's page cache while loading (default 2 MB): at a million articles the 16 indexes of
 # articles outgrow it many times, and each row inserted would read pages of each back.
 SQLITE_CACHE_KIB = 1024 * 1024
+# FTS5 writes its pending terms out as a new segment each time they fill this much memory, and
+# merges those segments as they pile up. Its default (1 MiB: fts5Int.h's FTS5_DEFAULT_HASHSIZE)
+# makes a segment every few hundred articles of a load; a load sets this, then puts back what was.
+FTS_HASH_BYTES = 64 * 1024 * 1024
+FTS_DEFAULT_HASH_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -116,10 +121,19 @@ class _Suspended:
             "SELECT sql FROM sqlite_master WHERE name = ?", (FTS_TABLE,)).scalar_one()
         content = re.search(r"content\s*=\s*'([^']+)'", definition).group(1)
         columns = ", ".join(row[1] for row in self.connection.exec_driver_sql(f"PRAGMA table_info({FTS_TABLE})"))
+        previous = self.connection.exec_driver_sql(f"SELECT v FROM {FTS_TABLE}_config WHERE k = 'hashsize'").scalar()
+        self._set_fts_hash_bytes(FTS_HASH_BYTES)
         # FTS5's 'rebuild' of an empty index costs the same (20,000 articles: 6.3 s either way): one way for both
         self.connection.exec_driver_sql(
             f"INSERT INTO {FTS_TABLE}(rowid, {columns}) SELECT id, {columns} FROM {content} WHERE id > ?",
             (self.last_id,))
+        self._set_fts_hash_bytes(int(previous or FTS_DEFAULT_HASH_BYTES))
+        if previous is None:  # as it was: no setting of its own (the value just set is the default)
+            self.connection.exec_driver_sql(f"DELETE FROM {FTS_TABLE}_config WHERE k = 'hashsize'")
+
+    def _set_fts_hash_bytes(self, size: int) -> None:
+        """FTS5's ``hashsize`` (stored with the index, in its ``_config`` table)."""
+        self.connection.exec_driver_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES ('hashsize', {int(size)})")
 
     def _add_counts(self, table: Table) -> None:
         """Add the loaded articles to ``table``'s groups: one grouped upsert on the table's unique group index."""

@@ -54,14 +54,16 @@ def answers(catalogue: Catalogue) -> tuple[dict, list]:
 
 
 def schema_definitions(catalogue: Catalogue) -> list[tuple]:
-    """The triggers and indexes of the catalogue, as the database tells them (a bulk load suspends some)."""
+    """The triggers and indexes of the catalogue, as the database tells them (a bulk load suspends some),
+    and on SQLite the FTS index's settings (a bulk load changes one)."""
     with catalogue.engine.connect() as connection:
         if catalogue.engine.dialect.name == "postgresql":
             sql = ("SELECT tgname, tgenabled::text, pg_get_triggerdef(oid) FROM pg_trigger "
                    "WHERE tgrelid = 'articles'::regclass AND NOT tgisinternal "
                    "UNION ALL SELECT indexname, '', indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1")
         else:
-            sql = "SELECT name, sql FROM sqlite_master WHERE type IN ('trigger', 'index') ORDER BY name"
+            sql = ("SELECT name, sql FROM sqlite_master WHERE type IN ('trigger', 'index') "
+                   "UNION ALL SELECT k, v FROM articles_fts_config ORDER BY 1")
         return [tuple(row) for row in connection.exec_driver_sql(sql)]
 
 
