@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -175,17 +175,10 @@ class ArticleRegistry(CatalogueDatabase):
             return exact, "exact"
         if fingerprint.words < MIN_NEAR_DUPLICATE_TOKENS:
             return None, None
-        probes = band_probes(fingerprint.simhash)
-        candidates = session.scalars(
-            select(Article).where(
-                Article.duplicate_of.is_(None),
-                or_(Article.sim_band0.in_(probes[0]), Article.sim_band1.in_(probes[1]),
-                    Article.sim_band2.in_(probes[2]), Article.sim_band3.in_(probes[3])),
-            ).order_by(Article.id)
-        )
-        for candidate in candidates:
-            if candidate.simhash is not None and is_near_duplicate(fingerprint.simhash, candidate.simhash):
-                return candidate, "near"
+        probes = dict(zip(_BAND_PROBES, band_probes(fingerprint.simhash), strict=True))
+        for candidate, simhash in session.execute(_NEAR_CANDIDATES, probes):
+            if simhash is not None and is_near_duplicate(fingerprint.simhash, simhash):
+                return session.get(Article, candidate), "near"
         return None, None
 
     @staticmethod
@@ -206,6 +199,18 @@ class _Page:
     seen: datetime
     home_hosts: tuple[str, ...]
     linked_url: str | None = None
+
+
+# The articles sharing a SimHash band with a text, by id and SimHash only (a page's text is
+# not read for each candidate), oldest first. One statement made once, its probe lists bound
+# at each call: built per call, its 548 probe values were each made a bound parameter and
+# hashed into the cache key (1,000 articles recorded on SQLite: 5.8 -> 5.4 ms CPU each).
+_BAND_PROBES = tuple(f"band{number}_probes" for number in range(4))
+_NEAR_CANDIDATES = select(Article.id, Article.simhash).where(
+    Article.duplicate_of.is_(None),
+    or_(*(column.in_(bindparam(name, expanding=True)) for column, name in zip(
+        (Article.sim_band0, Article.sim_band1, Article.sim_band2, Article.sim_band3), _BAND_PROBES, strict=True))),
+).order_by(Article.id)
 
 
 def _article_at(session: Session, key: str, url: str, *, lock: bool = False) -> Article | None:
