@@ -171,8 +171,9 @@ def _generated(count: int, source_ids: list[int]) -> Iterator[list[dict]]:
     As a real bulk load reads its rows from another database or a file: the rate measured is
     the loading's, not that of the Python making up text (about 12,000 articles/s on one core).
     """
-    batches: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue(maxsize=8)
-    producer = multiprocessing.get_context("spawn").Process(target=_produce, args=(count, source_ids, batches))
+    context = multiprocessing.get_context("spawn")
+    batches = context.Queue(maxsize=8)
+    producer = context.Process(target=_produce, args=(count, source_ids, batches), daemon=True)
     producer.start()
     try:
         while (batch := batches.get()) is not None:
