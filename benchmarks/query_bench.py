@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import multiprocessing
 import random
@@ -204,16 +205,12 @@ def load(catalogue: Catalogue, count: int) -> float:
     started = time.perf_counter()
     batches = _generated(count, source_ids)
     loaded = 0
-    while loaded < count:
+    for first in batches:  # a bulk load per chunk, until the batches run out
         with bulk_load(catalogue.engine) as connection:
-            in_chunk = 0
-            for batch in batches:
+            for batch in itertools.chain([first], itertools.islice(batches, -(-chunk // BATCH) - 1)):
                 _insert(connection, batch)
                 loaded += len(batch)
-                in_chunk += len(batch)
                 _progress(loaded, count, started)
-                if in_chunk >= chunk:
-                    break
     print(f"  loaded in {time.perf_counter() - started:,.0f} s; analyzing", flush=True)
     if catalogue.engine.dialect.name == "postgresql":
         with catalogue.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
